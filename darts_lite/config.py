@@ -1,0 +1,135 @@
+"""Run configurations: one dataclass for a search, one for retraining a derived network.
+
+A configuration is passed in, never read from globals; each field is checked
+when the object is made, so a bad value fails at once with its name and range.
+Defaults are sized for a 2-core CPU; the paper's CIFAR-10 values are in comments.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .ops import PRIMITIVES, check_primitives
+
+
+class ConfigError(ValueError):
+    """A configuration value out of its range."""
+
+
+def _check(cfg, rules: dict[str, tuple[float, float | None]]) -> None:
+    for name, (low, high) in rules.items():
+        value = getattr(cfg, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < low or (
+                high is not None and value > high):
+            upper = "" if high is None else f" and <= {high}"
+            raise ConfigError(f"{type(cfg).__name__}.{name} must be a number >= {low}{upper}, got {value!r}")
+
+
+class _Config:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        """Build from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} key(s) {unknown}; known keys: {sorted(known)}")
+        return cls(**d)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path):
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path} is not valid JSON: {e}") from e
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class SearchConfig(_Config):
+    """Everything a DARTS search needs (Algorithm 1 and Sec. 3.1.1 of the paper)."""
+
+    name: str = "search"            # run directory: runs/<name>/
+    dataset: str = "digits"          # digits (offline), cifar10, or any registered dataset
+    image_size: int | None = None    # None: the dataset's default
+    data_root: str | None = None     # where datasets live; None: the loader's default
+    layers: int = 5                  # paper: 8 cells
+    channels: int = 8                # paper: 16 initial channels
+    nodes: int = 4                   # intermediate nodes per cell (paper: 4)
+    multiplier: int = 4              # nodes concatenated into the cell output
+    stem_multiplier: int = 3
+    primitives: tuple[str, ...] = PRIMITIVES
+    epochs: int = 10                 # paper: 50
+    batch_size: int = 64             # paper: 64
+    w_lr: float = 0.025              # SGD on w, cosine-annealed to w_lr_min
+    w_lr_min: float = 0.001
+    w_momentum: float = 0.9
+    w_weight_decay: float = 3e-4
+    arch_lr: float = 3e-4            # Adam on alpha, betas (0.5, 0.999)
+    arch_weight_decay: float = 1e-3
+    order: int | str = 1             # 1, 2 (finite differences) or "exact"
+    radius: float = 0.01             # finite-difference radius of eq. 8 (eps = radius / ||v||)
+    grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
+    alpha_init_std: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        self.primitives = check_primitives(self.primitives)
+        _check(self, {"layers": (3, None), "channels": (1, None), "nodes": (1, None),
+                      "multiplier": (1, self.nodes), "stem_multiplier": (1, None), "epochs": (1, None),
+                      "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
+                      "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
+                      "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
+                      "alpha_init_std": (0, None), "seed": (0, None)})
+        if self.image_size is not None:
+            _check(self, {"image_size": (4, None)})
+        if self.order not in (1, 2, "exact"):
+            raise ConfigError(f"SearchConfig.order must be 1, 2 or 'exact', got {self.order!r}")
+        if self.order == 2 and self.radius == 0:
+            raise ConfigError("SearchConfig.radius must be > 0 for order 2 (the paper uses 0.01)")
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"SearchConfig.name must be a plain directory name, got {self.name!r}")
+
+
+@dataclass
+class TrainConfig(_Config):
+    """Retraining a derived network from scratch (Sec. 3.2 of the paper)."""
+
+    layers: int = 8                  # paper: 20 cells
+    channels: int = 16               # paper: 36 initial channels
+    epochs: int = 10                 # paper: 600
+    batch_size: int = 64             # paper: 96
+    lr: float = 0.025                # SGD, cosine-annealed to lr_min
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    drop_path_prob: float = 0.0      # paper: 0.2
+    auxiliary_weight: float = 0.0    # paper: 0.4; 0 disables the auxiliary head
+    grad_clip: float = 5.0
+    seed: int = 0
+    device: str = "auto"
+    extra: dict = field(default_factory=dict)  # free-form notes saved with the run
+
+    def __post_init__(self):
+        _check(self, {"layers": (3, None), "channels": (1, None), "epochs": (1, None),
+                      "batch_size": (1, None), "lr": (0, None), "lr_min": (0, self.lr),
+                      "momentum": (0, 1), "weight_decay": (0, None), "drop_path_prob": (0, 0.99),
+                      "auxiliary_weight": (0, None), "grad_clip": (0, None), "seed": (0, None)})

@@ -1,0 +1,15 @@
+"""Data sets for architecture search, each split into search_train, search_val and test.
+
+`load_dataset(name, ...)` looks a loader up in the registry `DATASETS`; importing
+this package registers the built-in ones ("digits", offline; "cifar10", which
+downloads once). Add your own with `@register_dataset("name")`.
+"""
+from .base import (DATASETS, DataSplits, Split, iterate_batches, load_dataset, normalise, num_batches,
+                   register_dataset, resize, three_way_split)
+from .cifar10 import load_cifar10
+from .digits import load_digits
+
+__all__ = [
+    "DATASETS", "DataSplits", "Split", "iterate_batches", "load_cifar10", "load_dataset", "load_digits",
+    "normalise", "num_batches", "register_dataset", "resize", "three_way_split",
+]

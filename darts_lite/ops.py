@@ -1,0 +1,147 @@
+"""Candidate operations of the DARTS CNN search space (Liu et al., 2019, Sec. 3.1.1).
+
+Each entry of the registry `OPS` builds one operation from the channel count C,
+the stride and whether BatchNorm is affine. Every operation maps
+(B, C, H, W) to (B, C, H, W) at stride 1 and to (B, C, ceil(H/2), ceil(W/2)) at
+stride 2, so all candidates on an edge can be summed. `register_op` adds a new
+candidate; `PRIMITIVES` keeps the default order (column k of an alpha tensor is
+the weight of `PRIMITIVES[k]`).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OpFactory = Callable[[int, int, bool], nn.Module]
+
+
+class Zero(nn.Module):
+    """The `none` operation: zeros of the output shape (it still takes a softmax share)."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return x.mul(0.0)
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU -> Conv -> BatchNorm, the 1x1 preprocessing of cell inputs."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
+                 affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class DilConv(nn.Sequential):
+    """ReLU -> dilated depthwise conv -> 1x1 pointwise conv -> BatchNorm."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
+                 dilation: int, affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel, stride=stride, padding=padding, dilation=dilation,
+                      groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class SepConv(nn.Sequential):
+    """A separable convolution applied twice, the first one carrying the stride."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
+                 affine: bool = True):
+        super().__init__(
+            DilConv(c_in, c_in, kernel, stride, padding, 1, affine),
+            DilConv(c_in, c_out, kernel, 1, padding, 1, affine),
+        )
+
+
+class FactorizedReduce(nn.Module):
+    """Halve H and W with two stride-2 1x1 convs, the second on the input shifted by a pixel."""
+
+    def __init__(self, c_in: int, c_out: int, affine: bool = True):
+        super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_a = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_b = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        # Pad after the shift so both halves have the same size for odd H, W too.
+        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
+        return self.bn(torch.cat([self.conv_a(x), self.conv_b(shifted)], dim=1))
+
+
+def _pool(kind: str) -> OpFactory:
+    def build(C: int, stride: int, affine: bool) -> nn.Module:
+        if kind == "max":
+            return nn.MaxPool2d(3, stride=stride, padding=1)
+        return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+    return build
+
+
+OPS: dict[str, OpFactory] = {
+    "none": lambda C, stride, affine: Zero(stride),
+    "max_pool_3x3": _pool("max"),
+    "avg_pool_3x3": _pool("avg"),
+    "skip_connect": lambda C, stride, affine: (
+        nn.Identity() if stride == 1 else FactorizedReduce(C, C, affine)),
+    "sep_conv_3x3": lambda C, stride, affine: SepConv(C, C, 3, stride, 1, affine),
+    "sep_conv_5x5": lambda C, stride, affine: SepConv(C, C, 5, stride, 2, affine),
+    "dil_conv_3x3": lambda C, stride, affine: DilConv(C, C, 3, stride, 2, 2, affine),
+    "dil_conv_5x5": lambda C, stride, affine: DilConv(C, C, 5, stride, 4, 2, affine),
+}
+
+#: The eight candidates of the paper, in the order of the alpha columns.
+PRIMITIVES: tuple[str, ...] = tuple(OPS)
+
+
+def register_op(name: str, factory: OpFactory, overwrite: bool = False) -> None:
+    """Add a candidate operation `factory(C, stride, affine) -> nn.Module` to `OPS`.
+
+    A new op is not in `PRIMITIVES`; pass a `primitives` list that names it to
+    the search network to search over it.
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError(f"an operation name must be a non-empty string, got {name!r}")
+    if name in OPS and not overwrite:
+        raise ValueError(f"operation {name!r} is already registered; pass overwrite=True to replace it")
+    OPS[name] = factory
+
+
+def build_op(name: str, C: int, stride: int, affine: bool = True) -> nn.Module:
+    """Build the registered operation `name`; an unknown name lists the known ones."""
+    if name not in OPS:
+        raise KeyError(f"unknown operation {name!r}; registered operations: {', '.join(OPS)}. "
+                       "Add one with darts_lite.ops.register_op(name, factory).")
+    if stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2, got {stride}")
+    return OPS[name](C, stride, affine)
+
+
+def check_primitives(primitives) -> tuple[str, ...]:
+    """Validate a list of operation names against the registry; returns it as a tuple."""
+    primitives = tuple(primitives)
+    unknown = [p for p in primitives if p not in OPS]
+    if unknown:
+        raise ValueError(f"unknown operation(s) {unknown}; registered operations: {', '.join(OPS)}")
+    if len(set(primitives)) != len(primitives):
+        raise ValueError(f"operation names must be unique, got {list(primitives)}")
+    if not primitives:
+        raise ValueError("the search space needs at least one operation")
+    return primitives

@@ -1,0 +1,176 @@
+"""The DARTS search loop: Algorithm 1 of Liu et al. (2019).
+
+    while not converged:
+        1. update alpha by descending the hypergradient of L_val (first or second order)
+        2. update w by descending grad_w L_train(w, alpha)
+
+`search_step` is one iteration; `search` runs epochs of it with a cosine
+schedule on w's learning rate, gradient clipping, a progress bar, a metrics
+history, alpha snapshots, a checkpoint after every epoch (and on Ctrl-C), and
+`resume=True` to continue a stopped run exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from .checkpoint import epoch_generator
+from .config import ConfigError, SearchConfig
+from .data import DataSplits, iterate_batches, load_dataset, num_batches
+from .genotypes import Genotype
+from .hypergradient import Batch, hypergradient
+from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
+from .supernet import SearchNetwork
+from .train import evaluate
+from .utils import get_device, set_seed
+
+SNAPSHOTS_PER_EPOCH = 4  # alpha snapshots per epoch, for the trajectory plots
+
+
+@dataclass
+class SearchResult:
+    """What a search leaves: the genotype, final alphas, per-epoch history and alpha trajectory."""
+
+    genotype: Genotype
+    alphas: dict[str, torch.Tensor]
+    history: list[dict]
+    trajectory: dict[str, torch.Tensor]  # "epoch": (T,), "normal"/"reduce": (T, edges, ops) softmax
+    model: SearchNetwork
+    config: SearchConfig
+    run_dir: Path
+    extra: dict = field(default_factory=dict)
+
+
+def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:
+    """The supernet of `config` sized for `data` (input channels and classes)."""
+    return SearchNetwork(C=config.channels, num_classes=data.num_classes, layers=config.layers,
+                         nodes=config.nodes, multiplier=config.multiplier,
+                         stem_multiplier=config.stem_multiplier, in_channels=data.in_channels,
+                         primitives=config.primitives, alpha_init_std=config.alpha_init_std)
+
+
+def make_optimizers(model: SearchNetwork, config: SearchConfig):
+    """SGD with momentum on w (cosine schedule over the epochs) and Adam on alpha, as in the paper."""
+    w_opt = torch.optim.SGD(model.weight_parameters(), lr=config.w_lr, momentum=config.w_momentum,
+                            weight_decay=config.w_weight_decay)
+    alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=config.arch_lr, betas=(0.5, 0.999),
+                                 weight_decay=config.arch_weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, config.epochs, eta_min=config.w_lr_min)
+    return w_opt, alpha_opt, schedule
+
+
+def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: torch.optim.Optimizer,
+                train_batch: Batch, val_batch: Batch, order: int | str = 1, radius: float = 0.01,
+                grad_clip: float = 5.0) -> dict[str, float]:
+    """One iteration of Algorithm 1: alpha on a validation batch, then w on a training batch.
+
+    xi, the virtual step size of eq. 6, is w's current learning rate (as in the paper).
+    Returns the training loss and accuracy of the w step.
+    """
+    xi = w_opt.param_groups[0]["lr"]
+    alpha_opt.zero_grad(set_to_none=True)
+    for a, g in zip(model.arch_parameters(), hypergradient(model, train_batch, val_batch, order, xi, radius)):
+        a.grad = g
+    alpha_opt.step()
+
+    X, y = train_batch
+    logits = model(X)
+    loss = F.cross_entropy(logits, y)
+    weights = model.weight_parameters()
+    # Only w's gradient is wanted here: alpha.grad stays untouched.
+    for p, g in zip(weights, torch.autograd.grad(loss, weights)):
+        p.grad = g
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(weights, grad_clip)
+    w_opt.step()
+    return {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
+
+
+def collapse_diagnostics(model: SearchNetwork) -> dict[str, float]:
+    """Signs of DARTS collapse: skip connections in the derived normal cell, mean alpha entropy."""
+    genotype = model.genotype()
+    out = {"skip_normal": sum(op == "skip_connect" for op, _ in genotype.normal)}
+    for kind, w in model.arch_weights().items():
+        out[f"entropy_{kind}"] = float(-(w * w.clamp_min(1e-12).log()).sum(-1).mean())
+    return out
+
+
+def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | Path | None = None,
+           resume: bool = False, progress: bool = True,
+           callback: Callable[[dict], None] | None = None) -> SearchResult:
+    """Run a DARTS search as configured; checkpoints go to `run_dir` (default runs/<name>).
+
+    `callback(info)` is called after every step with the epoch, step, metrics
+    and a `stop()` function that ends the run as Ctrl-C would (checkpoint, then
+    KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
+    """
+    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / config.name
+    path = run_dir / "search_checkpoint.pt"
+    device = get_device(config.device)
+    set_seed(config.seed)
+    if data is None:
+        data = load_dataset(config.dataset, image_size=config.image_size, root=config.data_root,
+                            seed=config.seed)
+    model = build_supernet(config, data).to(device)
+    w_opt, alpha_opt, schedule = make_optimizers(model, config)
+    modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}
+    train, val = data.search_train.to(device), data.search_val.to(device)
+    steps = min(num_batches(len(train), config.batch_size, True), num_batches(len(val), config.batch_size, True))
+    if steps == 0:
+        raise ConfigError(f"batch_size {config.batch_size} is larger than the search splits "
+                          f"({len(train)} train / {len(val)} val images); lower it")
+
+    state = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums(),
+             "trajectory": {"epoch": [0.0], **{k: [w.cpu()] for k, w in model.arch_weights().items()}}}
+    if resume and path.exists():
+        state = restore(path, device, config, modules, SearchConfig.from_dict)
+        print(f"resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}")
+    elif resume:
+        print(f"no checkpoint in {run_dir}: starting afresh")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.save(run_dir / "search_config.json")
+
+    def batches(epoch: int, start: int):
+        return zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
+                                     drop_last=True, start=start)
+                     for stream, split in enumerate((train, val))))
+
+    def step(batch):
+        return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip)
+
+    snap_every = max(1, steps // SNAPSHOTS_PER_EPOCH)
+
+    def after_step(state):
+        if state["step"] % snap_every == 0 and state["step"] < steps:
+            _snapshot(state["trajectory"], model, state["epoch"] + state["step"] / steps)
+
+    def end_epoch(state):
+        row = {"epoch": state["epoch"] + 1, "lr": schedule.get_last_lr()[0], **epoch_means(state["sums"]),
+               **{f"val_{k}": v for k, v in evaluate(model, val, config.batch_size).items()},
+               **collapse_diagnostics(model), "genotype": model.genotype().to_dict()}
+        state["history"].append(row)
+        _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
+        schedule.step()
+
+    run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
+               save=lambda s: checkpoint_dict(s, config, modules), path=path,
+               desc=f"search {config.name}", progress=progress, after_step=after_step, callback=callback)
+    return SearchResult(genotype=model.genotype(),
+                        alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
+                        history=state["history"], trajectory=_stack(state["trajectory"]), model=model,
+                        config=config, run_dir=run_dir)
+
+
+def _snapshot(trajectory: dict, model: SearchNetwork, at: float) -> None:
+    trajectory["epoch"].append(at)
+    for kind, w in model.arch_weights().items():
+        trajectory[kind].append(w.cpu())
+
+
+def _stack(trajectory: dict) -> dict[str, torch.Tensor]:
+    return {"epoch": torch.tensor(trajectory["epoch"]),
+            **{k: torch.stack(v) for k, v in trajectory.items() if k != "epoch"}}

@@ -1,0 +1,155 @@
+"""The continuous relaxation of DARTS (Liu et al., 2019, Sec. 2.2): MixedOp, search cell, supernet.
+
+Every edge (i, j) of a cell carries all candidate operations at once, mixed by
+the softmax of its architecture parameters (eq. 2):
+
+    o_bar(x) = sum_o  exp(alpha_o) / sum_o' exp(alpha_o')  *  o(x).
+
+The network's parameters are split in two groups that the bilevel problem
+treats differently: the weights w (convolutions, BatchNorm, classifier) and the
+architecture parameters `alphas` (one (edges x operations) tensor for all normal
+cells and one for all reduction cells).
+"""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import torch
+import torch.nn as nn
+
+from .genotypes import Genotype, derive_genotype, num_edges
+from .ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, Zero, build_op, check_primitives
+
+
+class MixedOp(nn.Module):
+    """One edge: the softmax-weighted sum of every candidate operation (eq. 2)."""
+
+    def __init__(self, C: int, stride: int, primitives: Sequence[str] = PRIMITIVES):
+        super().__init__()
+        self.ops = nn.ModuleList()
+        for name in primitives:
+            # Search BN is not affine: a learnable scale would compete with alpha.
+            op = build_op(name, C, stride, affine=False)
+            if "pool" in name:
+                # As in the authors' code: put pooling outputs on the scale of the convs.
+                op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+            self.ops.append(op)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        out = None
+        for w, op in zip(weights, self.ops):
+            # w * zeros adds nothing and passes no gradient: skipping `none` is exact.
+            if isinstance(op, Zero):
+                continue
+            term = w * op(x)
+            out = term if out is None else out + term
+        if out is None:  # every candidate is `none`
+            out = self.ops[0](x)
+        return out
+
+
+class SearchCell(nn.Module):
+    """A cell DAG: 2 input nodes, `nodes` intermediate nodes, a MixedOp on every forward edge."""
+
+    def __init__(self, nodes: int, multiplier: int, c_prev_prev: int, c_prev: int, C: int,
+                 reduction: bool, reduction_prev: bool, primitives: Sequence[str] = PRIMITIVES):
+        super().__init__()
+        self.reduction = reduction
+        self.nodes = nodes
+        self.multiplier = multiplier
+        if reduction_prev:  # c_{k-2} is twice the spatial size of c_{k-1}
+            self.preprocess0 = FactorizedReduce(c_prev_prev, C, affine=False)
+        else:
+            self.preprocess0 = ReLUConvBN(c_prev_prev, C, 1, 1, 0, affine=False)
+        self.preprocess1 = ReLUConvBN(c_prev, C, 1, 1, 0, affine=False)
+        self.edges = nn.ModuleList(
+            MixedOp(C, 2 if reduction and j < 2 else 1, primitives)
+            for i in range(nodes) for j in range(2 + i))
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        offset = 0
+        for _ in range(self.nodes):
+            node = sum(self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
+            offset += len(states)
+            states.append(node)
+        return torch.cat(states[-self.multiplier:], dim=1)
+
+
+class SearchNetwork(nn.Module):
+    """The DARTS supernet: stem, `layers` search cells (reductions at 1/3 and 2/3), classifier."""
+
+    def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, nodes: int = 4,
+                 multiplier: int = 4, stem_multiplier: int = 3, in_channels: int = 3,
+                 primitives: Sequence[str] = PRIMITIVES, alpha_init_std: float = 1e-3):
+        super().__init__()
+        _check_shape(C=C, num_classes=num_classes, layers=layers, nodes=nodes,
+                     multiplier=multiplier, stem_multiplier=stem_multiplier, in_channels=in_channels)
+        self.primitives = check_primitives(primitives)
+        self.nodes, self.multiplier = nodes, multiplier
+
+        c_curr = stem_multiplier * C
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(c_curr))
+        c_prev_prev, c_prev, c_curr = c_curr, c_curr, C
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for i in range(layers):
+            reduction = i in reduction_layers(layers)
+            if reduction:
+                c_curr *= 2
+            self.cells.append(SearchCell(nodes, multiplier, c_prev_prev, c_prev, c_curr,
+                                         reduction, reduction_prev, self.primitives))
+            reduction_prev = reduction
+            c_prev_prev, c_prev = c_prev, multiplier * c_curr
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+        # Near-zero init: the softmax starts almost uniform over the operations.
+        shape = (num_edges(nodes), len(self.primitives))
+        self.alphas = nn.ParameterDict({kind: nn.Parameter(alpha_init_std * torch.randn(shape))
+                                        for kind in ("normal", "reduce")})
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """The architecture parameters alpha: [alphas.normal, alphas.reduce]."""
+        return [self.alphas["normal"], self.alphas["reduce"]]
+
+    def named_weights(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """(name, parameter) of the weights w, i.e. every parameter that is not an alpha."""
+        return ((n, p) for n, p in self.named_parameters() if not n.startswith("alphas."))
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """The weights w, kept apart from the alphas."""
+        return [p for _, p in self.named_weights()]
+
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        """softmax(alpha) per cell kind, detached: the mixing weights of every edge."""
+        return {kind: torch.softmax(a.detach(), dim=-1) for kind, a in self.alphas.items()}
+
+    def genotype(self) -> Genotype:
+        """The discrete architecture derived from the current alphas (Sec. 2.4)."""
+        return derive_genotype(dict(self.alphas.items()), self.primitives, self.multiplier)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = {kind: torch.softmax(a, dim=-1) for kind, a in self.alphas.items()}
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+
+def reduction_layers(layers: int) -> tuple[int, int]:
+    """Indices of the two reduction cells: at 1/3 and 2/3 of the depth."""
+    return layers // 3, 2 * layers // 3
+
+
+def _check_shape(**sizes: int) -> None:
+    minimum = {"layers": 3, "multiplier": 1, "nodes": 1}
+    for name, value in sizes.items():
+        low = minimum.get(name, 1)
+        if not isinstance(value, int) or value < low:
+            why = " (the network needs a normal cell and two reduction cells)" if name == "layers" else ""
+            raise ValueError(f"{name} must be an integer >= {low}{why}, got {value!r}")
+    if sizes["multiplier"] > sizes["nodes"]:
+        raise ValueError(f"multiplier ({sizes['multiplier']}) cannot exceed nodes ({sizes['nodes']}): "
+                         "the cell output concatenates the last `multiplier` intermediate nodes")

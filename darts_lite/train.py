@@ -1,0 +1,117 @@
+"""Retraining and evaluating a derived network (Liu et al., 2019, Sec. 3.2).
+
+`train_network` trains the network of a genotype from scratch on the search
+splits together (DARTS retrains on the full training set), with SGD, a cosine
+schedule, gradient clipping, optional drop-path and auxiliary loss, a checkpoint
+every epoch and `resume=True`; `evaluate` measures loss and accuracy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .checkpoint import epoch_generator
+from .config import ConfigError, TrainConfig
+from .data import DataSplits, Split, iterate_batches, num_batches
+from .genotypes import Genotype
+from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
+from .network import Network
+from .utils import get_device, set_seed
+
+
+@dataclass
+class TrainResult:
+    """A retrained network, its per-epoch history and its test metrics."""
+
+    model: Network
+    history: list[dict]
+    test: dict[str, float]
+    run_dir: Path
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, split: Split, batch_size: int = 256) -> dict[str, float]:
+    """Mean cross-entropy loss and accuracy of `model` (in eval mode) on a split."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total_loss, correct = 0.0, 0
+    for X, y in iterate_batches(split, batch_size, shuffle=False):
+        X, y = X.to(device), y.to(device)
+        logits = model(X)
+        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    n = max(len(split), 1)
+    return {"loss": total_loss / n, "acc": correct / n}
+
+
+def build_network(genotype: Genotype, config: TrainConfig, data: DataSplits) -> Network:
+    """The network of `genotype` at the size of `config`, for the input of `data`."""
+    return Network(genotype, C=config.channels, num_classes=data.num_classes, layers=config.layers,
+                   in_channels=data.in_channels, auxiliary=config.auxiliary_weight > 0,
+                   drop_path_prob=config.drop_path_prob)
+
+
+def train_network(genotype: Genotype, config: TrainConfig, data: DataSplits,
+                  run_dir: str | Path = "runs/train", resume: bool = False, progress: bool = True,
+                  callback: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train the derived network from scratch on search_train + search_val, test on `data.test`."""
+    run_dir = Path(run_dir)
+    path = run_dir / "train_checkpoint.pt"
+    device = get_device(config.device)
+    set_seed(config.seed)
+    model = build_network(genotype, config, data).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                          weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.epochs, eta_min=config.lr_min)
+    modules = {"model": model, "opt": opt, "schedule": schedule}
+    train = Split(torch.cat([data.search_train.X, data.search_val.X]),
+                  torch.cat([data.search_train.y, data.search_val.y])).to(device)
+    steps = num_batches(len(train), config.batch_size, True)
+    if steps == 0:
+        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set "
+                          f"({len(train)} images); lower it")
+    state = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()}
+    if resume and path.exists():
+        state = restore(path, device, config, modules, TrainConfig.from_dict)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.save(run_dir / "train_config.json")
+
+    def batches(epoch: int, start: int):
+        # The paper ramps drop-path linearly over the epochs.
+        model.drop_path_prob = config.drop_path_prob * epoch / config.epochs
+        return iterate_batches(train, config.batch_size, epoch_generator(config.seed, epoch, 2),
+                               drop_last=True, start=start)
+
+    def step(batch):
+        X, y = batch
+        model.train()
+        out = model(X)
+        logits, aux = out if isinstance(out, tuple) else (out, None)
+        loss = F.cross_entropy(logits, y)
+        if aux is not None:
+            loss = loss + config.auxiliary_weight * F.cross_entropy(aux, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        opt.step()
+        return {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
+
+    def end_epoch(state):
+        row = {"epoch": state["epoch"] + 1, "lr": schedule.get_last_lr()[0], **epoch_means(state["sums"]),
+               **{f"test_{k}": v for k, v in evaluate(model, data.test, config.batch_size).items()}}
+        state["history"].append(row)
+        schedule.step()
+
+    run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
+               save=lambda s: checkpoint_dict(s, config, modules), path=path, desc="train",
+               progress=progress, callback=callback)
+    return TrainResult(model=model, history=state["history"],
+                       test=evaluate(model, data.test, config.batch_size), run_dir=run_dir)

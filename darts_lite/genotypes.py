@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from math import comb
 from pathlib import Path
 from typing import Sequence
 
@@ -192,3 +193,11 @@ DARTS_V2 = Genotype(
             ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)),
     reduce_concat=(2, 3, 4, 5),
 )
+
+
+def count_architectures(nodes: int = 4, n_ops: int = 7, k: int = 2) -> int:
+    """Discrete cells in the space: each node picks k of its inputs and an operation for each."""
+    total = 1
+    for i in range(nodes):
+        total *= comb(2 + i, k) * n_ops ** k
+    return total

@@ -22,7 +22,7 @@ from .checkpoint import epoch_generator
 from .config import ConfigError, SearchConfig
 from .data import DataSplits, iterate_batches, load_dataset, num_batches
 from .genotypes import Genotype
-from .hypergradient import Batch, hypergradient
+from .hypergradient import Batch, Criterion, hypergradient
 from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
 from .supernet import SearchNetwork
 from .train import evaluate
@@ -65,7 +65,7 @@ def make_optimizers(model: SearchNetwork, config: SearchConfig):
 
 def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: torch.optim.Optimizer,
                 train_batch: Batch, val_batch: Batch, order: int | str = 1, radius: float = 0.01,
-                grad_clip: float = 5.0) -> dict[str, float]:
+                grad_clip: float = 5.0, criterion: Criterion = F.cross_entropy) -> dict[str, float]:
     """One iteration of Algorithm 1: alpha on a validation batch, then w on a training batch.
 
     xi, the virtual step size of eq. 6, is w's current learning rate (as in the paper).
@@ -73,13 +73,14 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
     """
     xi = w_opt.param_groups[0]["lr"]
     alpha_opt.zero_grad(set_to_none=True)
-    for a, g in zip(model.arch_parameters(), hypergradient(model, train_batch, val_batch, order, xi, radius)):
+    grads = hypergradient(model, train_batch, val_batch, order, xi, radius, criterion)
+    for a, g in zip(model.arch_parameters(), grads):
         a.grad = g
     alpha_opt.step()
 
     X, y = train_batch
     logits = model(X)
-    loss = F.cross_entropy(logits, y)
+    loss = criterion(logits, y)
     weights = model.weight_parameters()
     # Only w's gradient is wanted here: alpha.grad stays untouched.
     for p, g in zip(weights, torch.autograd.grad(loss, weights)):
@@ -87,7 +88,8 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
     if grad_clip > 0:
         nn.utils.clip_grad_norm_(weights, grad_clip)
     w_opt.step()
-    return {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
+    acc = (logits.argmax(1) == y).float().mean().item() if y.dtype == torch.long else float("nan")
+    return {"loss": loss.item(), "acc": acc}
 
 
 def collapse_diagnostics(model: SearchNetwork) -> dict[str, float]:
@@ -104,9 +106,9 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
            callback: Callable[[dict], None] | None = None) -> SearchResult:
     """Run a DARTS search as configured; checkpoints go to `run_dir` (default runs/<name>).
 
-    `callback(info)` is called after every step with the epoch, step, metrics
-    and a `stop()` function that ends the run as Ctrl-C would (checkpoint, then
-    KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
+    `callback(info)` is called after every step with the epoch, step, metrics,
+    the model and a `stop()` function that ends the run as Ctrl-C would
+    (checkpoint, then KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
     """
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / config.name
     path = run_dir / "search_checkpoint.pt"
@@ -158,7 +160,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
                save=lambda s: checkpoint_dict(s, config, modules), path=path,
-               desc=f"search {config.name}", progress=progress, after_step=after_step, callback=callback)
+               desc=f"search {config.name}", progress=progress, after_step=after_step,
+               callback=None if callback is None else lambda info: callback({**info, "model": model}))
     return SearchResult(genotype=model.genotype(),
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
                         history=state["history"], trajectory=_stack(state["trajectory"]), model=model,

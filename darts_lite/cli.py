@@ -1,0 +1,182 @@
+"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo}`.
+
+A thin shell over the functions the notebooks call: every option is a field
+of `SearchConfig` or `TrainConfig` (same name, dashes for underscores), and
+`--config FILE.json` sets many at once (command-line options win).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError, SearchConfig, TrainConfig
+
+DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=8,
+                   batch_size=64, order=1)
+DEMO_TRAIN = dict(layers=6, channels=12, epochs=12, batch_size=64)
+
+
+def _order(text: str):
+    return "exact" if text == "exact" else int(text)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+# Fields whose default does not tell the type.
+_TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv}
+
+
+def _add_config_args(parser: argparse.ArgumentParser, cls, title: str, skip=("extra",)) -> None:
+    group = parser.add_argument_group(title)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = _TYPES.get(f.name, type(default))
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{cls.__name__}.{f.name}", type=kind,
+                           metavar=f.name.upper(),
+                           default=None, help=f"(default: {shown})")
+
+
+_SECTIONS = {SearchConfig: "search", TrainConfig: "train"}
+
+
+def _config(cls, args, base: dict | None = None):
+    values = dict(base or {})
+    path = getattr(args, "config", None)
+    if path:
+        loaded = json.loads(Path(path).read_text())
+        section = _SECTIONS[cls]
+        values.update(loaded[section] if section in loaded else loaded)
+    prefix = cls.__name__ + "."
+    values.update({k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None})
+    return cls.from_dict(values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (built on call, never at import)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m darts_lite",
+        description="Differentiable architecture search (DARTS) for teaching: search a cell, derive "
+                    "its genotype, retrain and evaluate it. Runs are written to runs/<name>/.",
+        epilog="Example: python -m darts_lite search --dataset digits --epochs 5 --name first")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("search", help="run a DARTS search and write genotype.json, alphas.pt, figures")
+    _add_config_args(p, SearchConfig, "search configuration")
+    p.add_argument("--config", help="JSON file with SearchConfig fields (or a 'search' section)")
+    p.add_argument("--out", help="run directory (default: runs/<name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+
+    p = sub.add_parser("train", help="retrain the network of a genotype from scratch and evaluate it")
+    p.add_argument("--genotype", required=True, help="genotype.json written by a search")
+    p.add_argument("--dataset", default=None, help="dataset (default: the one of the search run)")
+    p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--data-root", default=None)
+    _add_config_args(p, TrainConfig, "training configuration")
+    p.add_argument("--config", help="JSON file with TrainConfig fields (or a 'train' section)")
+    p.add_argument("--out", help="run directory (default: the genotype's directory)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+
+    p = sub.add_parser("evaluate", help="test accuracy of a retrained run")
+    p.add_argument("run", help="run directory with train_checkpoint.pt and genotype.json")
+
+    p = sub.add_parser("plot", help="(re)draw the figures of a run into <run>/figures/")
+    p.add_argument("run", help="run directory")
+
+    p = sub.add_parser("demo", help="search, derive, retrain and evaluate on digits (a few minutes on a CPU)")
+    p.add_argument("--name", default="demo")
+    p.add_argument("--fast", action="store_true", help="a tiny setting that finishes in about a minute")
+    p.add_argument("--device", default="auto")
+    return parser
+
+
+def _search_data_settings(run_dir: Path) -> dict:
+    path = run_dir / "search_config.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print(f"\n{e or 'interrupted'}", file=sys.stderr)
+        return 130
+
+
+def _search(args) -> int:
+    from . import pipeline
+    from .search import search
+    config = _config(SearchConfig, args)
+    run_dir = Path(args.out) if args.out else Path("runs") / config.name
+    result = search(config, pipeline.load_data(config), run_dir=run_dir, resume=args.resume)
+    pipeline.save_search(result)
+    pipeline.plot_run(run_dir)
+    print(f"genotype written to {run_dir / 'genotype.json'}\n{result.genotype}")
+    return 0
+
+
+def _train(args) -> int:
+    from . import pipeline
+    from .genotypes import Genotype
+    genotype_path = Path(args.genotype)
+    genotype = Genotype.load(genotype_path)
+    run_dir = Path(args.out) if args.out else genotype_path.parent
+    settings = {k: v for k, v in _search_data_settings(genotype_path.parent).items()
+                if k in ("dataset", "image_size", "data_root", "seed")}
+    settings.update({k: v for k, v in (("dataset", args.dataset), ("image_size", args.image_size),
+                                       ("data_root", args.data_root)) if v is not None})
+    data = pipeline.load_data(SearchConfig(**settings))
+    result = pipeline.retrain(genotype, _config(TrainConfig, args), data, run_dir, resume=args.resume)
+    print(json.dumps({"test": result.test, "run_dir": str(run_dir)}))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from . import pipeline
+    from .checkpoint import load_checkpoint
+    from .genotypes import Genotype
+    from .train import build_network, evaluate
+    run_dir = Path(args.run)
+    saved = load_checkpoint(run_dir / "train_checkpoint.pt")
+    config = TrainConfig.from_dict(saved["config"])
+    data = pipeline.load_data(SearchConfig(**{k: v for k, v in _search_data_settings(run_dir).items()
+                                              if k in ("dataset", "image_size", "data_root", "seed")}))
+    model = build_network(Genotype.load(run_dir / "genotype.json"), config, data)
+    model.load_state_dict(saved["model"])
+    print(json.dumps({"run_dir": str(run_dir), "test": evaluate(model, data.test)}))
+    return 0
+
+
+def _plot(args) -> int:
+    from . import pipeline
+    for path in pipeline.plot_run(args.run):
+        print(path)
+    return 0
+
+
+def _demo(args) -> int:
+    from . import pipeline
+    search_cfg, train_cfg = dict(DEMO_SEARCH, name=args.name), dict(DEMO_TRAIN)
+    if args.fast:
+        search_cfg.update(layers=3, epochs=2, image_size=8)
+        train_cfg.update(layers=3, channels=8, epochs=2)
+    summary = pipeline.run(SearchConfig(**search_cfg, device=args.device),
+                           TrainConfig(**train_cfg, device=args.device))
+    print("\nDARTS demo: digits, search -> derive -> retrain -> test\n")
+    print(pipeline.summary_table(summary))
+    print(f"\nfiles in runs/{args.name}/: genotype.json, alphas.pt, metrics.json, checkpoints, figures/")
+    return 0
+
+
+_COMMANDS = {"search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot, "demo": _demo}

@@ -1,0 +1,124 @@
+"""The end-to-end run: search, derive, retrain, evaluate, and the files of `runs/<name>/`.
+
+The CLI, `make demo` and the notebooks all go through these functions, so a
+run started in one can be inspected in another. A run directory holds
+
+    search_config.json  train_config.json   the configurations
+    search_checkpoint.pt train_checkpoint.pt resumable checkpoints (every epoch)
+    genotype.json        alphas.pt          the derived cell and the final alphas + trajectory
+    metrics.json         figures/*.png      histories, test metrics, summary; the figures
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+
+from . import viz
+from .config import SearchConfig, TrainConfig
+from .data import DataSplits, load_dataset
+from .genotypes import Genotype
+from .search import SearchResult, search
+from .train import TrainResult, train_network
+from .utils import count_parameters
+
+
+def load_data(config: SearchConfig) -> DataSplits:
+    """The dataset named by a search configuration, split by its seed."""
+    return load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
+
+
+def save_search(result: SearchResult) -> dict[str, Path]:
+    """Write genotype.json, alphas.pt (final alphas and trajectory) and the search part of metrics.json."""
+    run_dir = result.run_dir
+    paths = {"genotype": result.genotype.save(run_dir / "genotype.json"),
+             "alphas": run_dir / "alphas.pt"}
+    torch.save({"alphas": result.alphas, "trajectory": result.trajectory,
+                "primitives": list(result.config.primitives)}, paths["alphas"])
+    paths["metrics"] = update_metrics(run_dir, search={"history": result.history,
+                                                       "seconds": sum(h["seconds"] for h in result.history)})
+    return paths
+
+
+def update_metrics(run_dir: str | Path, **sections) -> Path:
+    """Merge `sections` into run_dir/metrics.json (created if absent)."""
+    path = Path(run_dir) / "metrics.json"
+    metrics = json.loads(path.read_text()) if path.exists() else {}
+    metrics.update(sections)
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    return path
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """(Re)draw every figure of a run from its files into run_dir/figures/."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "genotype.json").exists():
+        raise FileNotFoundError(f"{run_dir} has no genotype.json; run a search into it first "
+                                "(python -m darts_lite search --name NAME)")
+    out = run_dir / "figures"
+    paths = viz.save_genotype(Genotype.load(run_dir / "genotype.json"), out / "cell")
+    saved = torch.load(run_dir / "alphas.pt", weights_only=False)
+    primitives = saved["primitives"]
+    figures: dict[str, Figure] = {}
+    for kind in ("normal", "reduce"):
+        weights = torch.softmax(saved["alphas"][kind], dim=-1)
+        figures[f"alphas_{kind}"] = viz.plot_alpha_heatmap(weights, primitives, title=f"softmax(alpha), {kind} cell")
+        figures[f"trajectory_{kind}"] = viz.plot_alpha_trajectories(
+            saved["trajectory"][kind], primitives, steps=saved["trajectory"]["epoch"],
+            title=f"alpha trajectories, {kind} cell")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for part in ("search", "train"):
+        if metrics.get(part, {}).get("history"):
+            figures[f"curves_{part}"] = viz.plot_curves(metrics[part]["history"])
+    paths += [viz.savefig(fig, name, out) for name, fig in figures.items()]
+    return paths
+
+
+def retrain(genotype: Genotype, config: TrainConfig, data: DataSplits, run_dir: str | Path,
+            resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train the derived network from scratch and record its history and test metrics."""
+    result = train_network(genotype, config, data, run_dir=run_dir, resume=resume, progress=progress)
+    update_metrics(run_dir, train={"history": result.history, "test": result.test,
+                                   "params": count_parameters(result.model),
+                                   "seconds": sum(h["seconds"] for h in result.history)})
+    return result
+
+
+def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | Path | None = None,
+        resume: bool = False, progress: bool = True) -> dict:
+    """Search, derive, retrain, evaluate, plot; returns the summary (also in metrics.json)."""
+    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / search_config.name
+    t0 = time.perf_counter()
+    data = load_data(search_config)
+    found = search(search_config, data, run_dir=run_dir, resume=resume, progress=progress)
+    save_search(found)
+    trained = retrain(found.genotype, train_config, data, run_dir, resume=resume, progress=progress)
+    last = found.history[-1]
+    summary = {
+        "dataset": data.name, "image_size": data.image_size,
+        "images (search train/val/test)": f"{len(data.search_train)}/{len(data.search_val)}/{len(data.test)}",
+        "search epochs": search_config.epochs, "order": search_config.order,
+        "supernet val acc": round(last["val_acc"], 4),
+        "skip connections in normal cell": last["skip_normal"],
+        "retrained params": count_parameters(trained.model),
+        "retrain epochs": train_config.epochs,
+        "test acc": round(trained.test["acc"], 4),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "genotype": str(found.genotype),
+    }
+    update_metrics(run_dir, summary=summary)
+    plot_run(run_dir)
+    return summary
+
+
+def summary_table(summary: dict) -> str:
+    """A two-column plain-text table of a run summary."""
+    width = max(len(k) for k in summary)
+    lines = []
+    for key, value in summary.items():
+        text = str(value).replace("\n", "\n" + " " * (width + 3))
+        lines.append(f"{key:<{width}} : {text}")
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""Every notebook: clean when committed, with a parameters cell, and executed by papermill.
+
+Papermill runs each `notebooks/NN_slug.ipynb` top to bottom with the small
+parameters of `SMALL` (nothing else in the notebook is changed), then the
+recorded results are checked loosely. Cells tagged `keep_output` keep their
+committed output, which nbval compares with a fresh run of the notebook at its
+default parameters.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Small parameters for CI, per notebook (papermill injects them after the `parameters` cell).
+SMALL = {
+    "00_quickstart": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=4, EPOCHS=1, BATCH_SIZE=64, TRAIN_LAYERS=3,
+                          TRAIN_CHANNELS=4, TRAIN_EPOCHS=1),
+}
+
+
+def _tags(cell) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks/NN_slug.ipynb found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_stripped_and_has_a_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    params = [i for i, c in enumerate(nb.cells) if "parameters" in _tags(c)]
+    assert len(params) == 1, f"{path.name}: needs exactly one cell tagged 'parameters', found {len(params)}"
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "keep_output" in _tags(cell):
+            continue
+        assert not cell.outputs and cell.execution_count is None, (
+            f"{path.name} cell {i} carries outputs; strip them (nbstripout) or tag the cell keep_output")
+    for i, cell in enumerate(nb.cells):
+        if "keep_output" in _tags(cell):
+            assert "nbval-check-output" in _tags(cell), f"{path.name} cell {i}: keep_output needs nbval-check-output"
+    assert "Colab" in nb.cells[1].source, f"{path.name}: the second cell must hold the Colab badge"
+    assert any("## Summary" in c.source for c in nb.cells), f"{path.name}: no '## Summary' section"
+    assert any("## Exercises" in c.source for c in nb.cells), f"{path.name}: no '## Exercises' section"
+    assert "/root/" not in path.read_text() and "/home/" not in path.read_text(), "machine path committed"
+
+
+def _results(nb) -> dict:
+    for cell in nb.cells:
+        if "results" in _tags(cell):
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            return json.loads(text.strip().splitlines()[-1])
+    return {}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
+    import papermill as pm
+
+    monkeypatch.setenv("DARTS_LITE_FIGURES", str(tmp_path / "figures"))
+    params = dict(SMALL.get(path.stem, {}), RUN_DIR=str(tmp_path / "run"))
+    out = tmp_path / path.name
+    pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent), kernel_name="python3",
+                        progress_bar=False)
+    results = _results(nbformat.read(out, as_version=4))
+    if path.stem == "00_quickstart":
+        assert 0.0 <= results["test_acc"] <= 1.0 and results["derived_params"] > 0
+        assert 0 <= results["skip_connections_normal"] <= 8
+    assert list((tmp_path / "figures").glob("*.png")), "the notebook saved no figure"
+
+
+KEPT = [p for p in NOTEBOOKS if any("keep_output" in _tags(c) for c in nbformat.read(p, as_version=4).cells)]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("path", KEPT, ids=_ids(KEPT))
+def test_kept_outputs_reproduce_with_nbval(path, tmp_path):
+    env = dict(os.environ, DARTS_LITE_FIGURES=str(tmp_path / "figures"))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                           "--nbval-current-env", str(path)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -1,0 +1,126 @@
+"""Tests for darts_lite.ops: output shapes of every candidate, `none`, the op registry."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from darts_lite.ops import OPS, PRIMITIVES, build_op, check_primitives, register_op
+from darts_lite.supernet import MixedOp, SearchNetwork
+
+C = 4
+
+
+def test_primitives_are_the_eight_of_the_paper_in_order():
+    assert PRIMITIVES == ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
+                          "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("H,W", [(8, 8), (7, 7), (9, 6)])
+def test_op_output_shape(name, stride, H, W):
+    torch.manual_seed(0)
+    op = build_op(name, C, stride, affine=False)
+    x = torch.randn(3, C, H, W)
+    y = op(x)
+    expected = (3, C, H, W) if stride == 1 else (3, C, math.ceil(H / 2), math.ceil(W / 2))
+    assert tuple(y.shape) == expected
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_none_outputs_zeros(stride):
+    x = torch.randn(2, C, 7, 7) + 5.0
+    y = build_op("none", C, stride)(x)
+    assert torch.count_nonzero(y) == 0
+
+
+def test_skip_connect_stride1_is_identity():
+    x = torch.randn(2, C, 6, 6)
+    assert torch.equal(build_op("skip_connect", C, 1)(x), x)
+
+
+def test_build_op_unknown_name_raises_keyerror_naming_it():
+    with pytest.raises(KeyError, match="conv_42x42"):
+        build_op("conv_42x42", C, 1)
+
+
+def test_build_op_bad_stride_names_the_value():
+    with pytest.raises(ValueError, match="stride must be 1 or 2, got 3"):
+        build_op("sep_conv_3x3", C, 3)
+
+
+class _Scale(nn.Module):
+    """A trivial custom op: 2 * x (strided by subsampling)."""
+
+    def __init__(self, stride):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x):
+        return 2.0 * x[:, :, ::self.stride, ::self.stride]
+
+
+@pytest.fixture
+def custom_op():
+    """Register `test_scale2x`, and remove it from OPS afterwards whatever happens."""
+    name = "test_scale2x"
+    assert name not in OPS
+    register_op(name, lambda C, stride, affine: _Scale(stride))
+    yield name
+    OPS.pop(name, None)
+
+
+def test_register_op_is_usable_by_mixedop_and_searchnetwork(custom_op):
+    assert custom_op in OPS
+    assert custom_op not in PRIMITIVES  # the default search space is unchanged
+    x = torch.randn(2, C, 6, 6, dtype=torch.float64)
+    mixed = MixedOp(C, 1, primitives=("none", custom_op)).double()
+    w = torch.tensor([0.3, 0.7], dtype=torch.float64)
+    torch.testing.assert_close(mixed(x, w), 0.7 * 2.0 * x, rtol=1e-12, atol=1e-12)
+
+    net = SearchNetwork(C=C, num_classes=3, layers=3, nodes=2, multiplier=2,
+                        primitives=("skip_connect", custom_op))
+    assert net.alphas["normal"].shape == (5, 2)
+    assert net(torch.randn(2, 3, 8, 8)).shape == (2, 3)
+    assert {op for op, _ in net.genotype().normal} <= {"skip_connect", custom_op}
+
+
+def test_register_op_refuses_duplicate_name(custom_op):
+    with pytest.raises(ValueError, match=custom_op):
+        register_op(custom_op, lambda C, stride, affine: nn.Identity())
+    with pytest.raises(ValueError, match="sep_conv_3x3"):
+        register_op("sep_conv_3x3", lambda C, stride, affine: nn.Identity())
+    assert isinstance(build_op(custom_op, C, 1), _Scale)  # not replaced
+
+
+def test_register_op_overwrite(custom_op):
+    register_op(custom_op, lambda C, stride, affine: nn.Identity(), overwrite=True)
+    assert isinstance(build_op(custom_op, C, 1), nn.Identity)
+
+
+@pytest.mark.parametrize("bad", ["", None, 3])
+def test_register_op_rejects_bad_name(bad):
+    with pytest.raises(ValueError, match="non-empty string"):
+        register_op(bad, lambda C, stride, affine: nn.Identity())
+    assert bad not in OPS
+
+
+def test_check_primitives_accepts_and_returns_tuple():
+    assert check_primitives(["none", "skip_connect"]) == ("none", "skip_connect")
+
+
+def test_check_primitives_rejects_unknown():
+    with pytest.raises(ValueError, match="not_an_op"):
+        check_primitives(["skip_connect", "not_an_op"])
+
+
+def test_check_primitives_rejects_duplicate():
+    with pytest.raises(ValueError, match=r"unique, got \['skip_connect', 'none', 'skip_connect'\]"):
+        check_primitives(["skip_connect", "none", "skip_connect"])
+
+
+def test_check_primitives_rejects_empty():
+    with pytest.raises(ValueError, match="at least one"):
+        check_primitives([])

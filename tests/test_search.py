@@ -1,0 +1,133 @@
+"""The search loop: a toy with a known answer, resume after Ctrl-C, NaN handling, retraining."""
+import os
+import signal
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from darts_lite import SearchConfig, TrainConfig, search, train_network
+from darts_lite.checkpoint import NonFiniteLossError, load_checkpoint
+from darts_lite.data import DataSplits, Split, load_dataset
+from darts_lite.search import make_optimizers, search_step
+from darts_lite.toy import hidden_op_task
+
+
+@pytest.fixture(scope="module")
+def small_digits() -> DataSplits:
+    """Digits at 8x8, cut to 128 images per split: 4 steps of 32 per epoch."""
+    data = load_dataset("digits", image_size=8, seed=0)
+    cut = lambda s: Split(s.X[:128], s.y[:128])  # noqa: E731
+    return DataSplits(**{**data.__dict__, "search_train": cut(data.search_train),
+                         "search_val": cut(data.search_val), "test": cut(data.test)})
+
+
+def tiny_config(**changes) -> SearchConfig:
+    base = dict(name="tiny", layers=3, channels=4, nodes=2, multiplier=2, epochs=2, batch_size=32,
+                arch_lr=3e-3, device="cpu", seed=1)
+    return SearchConfig(**{**base, **changes})
+
+
+@pytest.mark.parametrize("hidden", ["max_pool_3x3", "sep_conv_3x3", "dil_conv_5x5"])
+@pytest.mark.parametrize("order", [1, 2])
+def test_toy_search_finds_the_hidden_operation(hidden, order):
+    student, (X, Y), (Xv, Yv) = hidden_op_task(hidden, seed=3)
+    config = SearchConfig(w_lr=0.01, w_lr_min=0.0, arch_lr=0.05, arch_weight_decay=0.0)
+    w_opt, alpha_opt, _ = make_optimizers(student, config)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(60):
+        i, j = torch.randint(0, len(X), (32,), generator=g), torch.randint(0, len(Xv), (32,), generator=g)
+        search_step(student, w_opt, alpha_opt, (X[i], Y[i]), (Xv[j], Yv[j]), order=order,
+                    criterion=F.mse_loss)
+    weights = torch.softmax(student.alphas["edge"].detach(), -1)
+    winner = student.primitives[int(weights.argmax())]
+    assert winner == hidden, dict(zip(student.primitives, weights.tolist()))
+
+
+def _final_state(result):
+    return {k: v.detach().clone() for k, v in result.model.state_dict().items()}
+
+
+def test_resume_after_ctrl_c_matches_an_uninterrupted_run(tmp_path, small_digits):
+    config = tiny_config()
+    full = search(config, small_digits, run_dir=tmp_path / "full", progress=False)
+
+    def ctrl_c_at_epoch2_step2(info):
+        if info["epoch"] == 1 and info["step"] == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C: handled after the step completes
+
+    with pytest.raises(KeyboardInterrupt, match="resume=True"):
+        search(config, small_digits, run_dir=tmp_path / "cut", progress=False, callback=ctrl_c_at_epoch2_step2)
+    saved = load_checkpoint(tmp_path / "cut" / "search_checkpoint.pt")
+    assert (saved["state"]["epoch"], saved["state"]["step"]) == (1, 2)
+
+    resumed = search(config, small_digits, run_dir=tmp_path / "cut", resume=True, progress=False)
+    a, b = _final_state(full), _final_state(resumed)
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0, msg=name)
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx([h["train_loss"] for h in full.history],
+                                                                      abs=1e-6)
+    assert resumed.genotype == full.genotype
+    assert resumed.trajectory["normal"].shape == full.trajectory["normal"].shape
+
+
+def test_resume_refuses_a_different_configuration(tmp_path, small_digits):
+    search(tiny_config(epochs=1), small_digits, run_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="channels"):
+        search(tiny_config(epochs=1, channels=6), small_digits, run_dir=tmp_path, resume=True, progress=False)
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, small_digits):
+    def poison(info):
+        if info["epoch"] == 1 and info["step"] == 0:
+            with torch.no_grad():
+                info["model"].weight_parameters()[0].fill_(float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 2.*last good checkpoint"):
+        search(tiny_config(), small_digits, run_dir=tmp_path, progress=False, callback=poison)
+    saved = load_checkpoint(tmp_path / "search_checkpoint.pt")
+    assert (saved["state"]["epoch"], saved["state"]["step"]) == (1, 0)
+    assert all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
+
+
+def test_history_and_trajectory_are_recorded(tmp_path, small_digits):
+    result = search(tiny_config(), small_digits, run_dir=tmp_path, progress=False)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    for row in result.history:
+        assert 0.0 <= row["val_acc"] <= 1.0 and row["train_loss"] > 0
+        assert 0 <= row["skip_normal"] <= 4
+    # Learning-rate schedule: cosine from w_lr down towards w_lr_min.
+    assert result.history[0]["lr"] == pytest.approx(0.025)
+    assert result.history[1]["lr"] < result.history[0]["lr"]
+    t = result.trajectory
+    assert t["normal"].shape[0] == t["epoch"].shape[0] and t["epoch"][0] == 0 and t["epoch"][-1] == 2
+    torch.testing.assert_close(t["normal"][-1], torch.softmax(result.alphas["normal"], -1))
+    torch.testing.assert_close(t["normal"].sum(-1), torch.ones(t["normal"].shape[:2]))
+
+
+def test_batch_larger_than_the_data_is_a_clear_error(tmp_path, small_digits):
+    with pytest.raises(ValueError, match="batch_size 4096"):
+        search(tiny_config(batch_size=4096), small_digits, run_dir=tmp_path, progress=False)
+
+
+def test_train_network_learns_and_resumes_exactly(tmp_path, small_digits):
+    genotype = search(tiny_config(epochs=1), small_digits, run_dir=tmp_path / "s", progress=False).genotype
+    config = TrainConfig(layers=3, channels=8, epochs=3, batch_size=32, device="cpu", drop_path_prob=0.2,
+                         auxiliary_weight=0.4)
+    full = train_network(genotype, config, small_digits, run_dir=tmp_path / "full", progress=False)
+    assert full.history[-1]["train_loss"] < full.history[0]["train_loss"]
+    assert full.test["acc"] > 0.2  # 10 classes: chance is 0.1 (4 sd below 0.2 on 128 images)
+
+    def stop_in_epoch_2(info):
+        if info["epoch"] == 1 and info["step"] == 3:
+            info["stop"]()
+
+    with pytest.raises(KeyboardInterrupt):
+        train_network(genotype, config, small_digits, run_dir=tmp_path / "cut", progress=False,
+                      callback=stop_in_epoch_2)
+    resumed = train_network(genotype, config, small_digits, run_dir=tmp_path / "cut", resume=True,
+                            progress=False)
+    for name, value in full.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, atol=1e-6, rtol=0, msg=name)
+    assert resumed.test == pytest.approx(full.test, abs=1e-6)

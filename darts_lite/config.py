@@ -92,7 +92,10 @@ class SearchConfig(_Config):
     device: str = "auto"
 
     def __post_init__(self):
-        self.primitives = check_primitives(self.primitives)
+        try:
+            self.primitives = check_primitives(self.primitives)
+        except ValueError as e:
+            raise ConfigError(f"SearchConfig.primitives: {e}") from e
         _check(self, {"layers": (3, None), "channels": (1, None), "nodes": (1, None),
                       "multiplier": (1, self.nodes), "stem_multiplier": (1, None), "epochs": (1, None),
                       "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),

@@ -133,9 +133,9 @@ def validate(genotype: Genotype) -> None:
             if not 0 <= j < node:
                 raise GenotypeError(f"{kind} cell: edge index {j} at position {pos} is out of range; "
                                     f"node {node - 2} can only take inputs 0..{node - 1}")
-        bad = [n for n in concat if not 0 <= n < 2 + nodes]
+        bad = [n for n in concat if not 2 <= n < 2 + nodes]
         if bad or not concat:
-            raise GenotypeError(f"{kind}_concat {list(concat)} must name nodes in 0..{nodes + 1}")
+            raise GenotypeError(f"{kind}_concat {list(concat)} must name intermediate nodes in 2..{nodes + 1}")
 
 
 def parse_cell(alpha: torch.Tensor, primitives: Sequence[str] = PRIMITIVES, k: int = 2) -> Gene:

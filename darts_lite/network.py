@@ -61,7 +61,7 @@ class AuxiliaryHead(nn.Module):
     def __init__(self, C: int, num_classes: int):
         super().__init__()
         self.features = nn.Sequential(
-            nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(2),
+            nn.ReLU(inplace=False), nn.AdaptiveAvgPool2d(2),  # in place would change the cell output
             nn.Conv2d(C, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
             nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(768, num_classes)

@@ -162,8 +162,8 @@ def test_valid_small_genotype():
     ({"normal": (("none", 0), ("skip_connect", 1))}, r"operation 'none' at position 0"),
     ({"normal": OK_GENE + (("skip_connect", 0),)}, r"normal cell needs two .* got 3 pairs"),
     ({"reduce": ()}, r"reduce cell needs two .* got 0 pairs"),
-    ({"normal_concat": (2, 7)}, r"normal_concat \[2, 7\] must name nodes in 0..2"),
-    ({"reduce_concat": ()}, r"reduce_concat \[\] must name nodes"),
+    ({"normal_concat": (2, 7)}, r"normal_concat \[2, 7\] must name intermediate nodes in 2..2"),
+    ({"reduce_concat": ()}, r"reduce_concat \[\] must name intermediate nodes"),
 ])
 def test_invalid_genotypes_rejected(kwargs, match):
     with pytest.raises(GenotypeError, match=match):

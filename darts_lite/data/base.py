@@ -16,7 +16,6 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.model_selection import train_test_split
 
 
 @dataclass
@@ -142,6 +141,7 @@ def three_way_split(y, fractions: Sequence[float] = (0.4, 0.4, 0.2),
         raise ValueError(f"fractions {fractions} leave an empty split of {n} samples; "
                          "use larger fractions or more data")
     indices = np.arange(n)
+    from sklearn.model_selection import train_test_split  # lazy: scikit-learn is heavy to import
     rest, test = train_test_split(indices, test_size=n_test, stratify=y, random_state=seed)
     train, val = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
     # Sorted so that each split keeps the source order; batching shuffles anyway.
@@ -162,6 +162,7 @@ def stratified_subset(y, size: int, seed: int = 0) -> np.ndarray:
     y = np.asarray(y)
     if size >= len(y):
         return np.arange(len(y))
+    from sklearn.model_selection import train_test_split  # lazy: scikit-learn is heavy to import
     keep, _ = train_test_split(np.arange(len(y)), train_size=size, stratify=y, random_state=seed)
     return np.sort(keep)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from .base import DataSplits, Split, check_image_size, normalise, register_dataset, resize, stratified_subset
 
@@ -52,6 +51,7 @@ def load_cifar10(image_size: int = 32, root="data", seed: int = 0, download: boo
     test = _open_cifar10(root, train=False, download=download)
 
     y_train, y_test = np.asarray(train.targets), np.asarray(test.targets)
+    from sklearn.model_selection import train_test_split  # lazy: scikit-learn is heavy to import
     search_tr, search_va = train_test_split(np.arange(len(y_train)), train_size=search_fraction,
                                             stratify=y_train, random_state=seed)
     search_tr, search_va, test_idx = np.sort(search_tr), np.sort(search_va), np.arange(len(y_test))

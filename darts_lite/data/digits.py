@@ -7,7 +7,6 @@ on a laptop and a first search that finishes in minutes on a CPU.
 from __future__ import annotations
 
 import torch
-from sklearn.datasets import load_digits as _sklearn_digits
 
 from .base import DataSplits, Split, check_image_size, normalise, register_dataset, resize, three_way_split
 
@@ -18,6 +17,7 @@ def load_digits(image_size: int = 16, root=None, seed: int = 0,
     """Load sklearn's digits, resized and split into search_train, search_val and test."""
     del root  # the data ship with scikit-learn; accepted so that load_dataset can pass it
     check_image_size(image_size)
+    from sklearn.datasets import load_digits as _sklearn_digits  # lazy: scikit-learn is heavy to import
     digits = _sklearn_digits()
     # Pixel values are integers 0..16; scale to [0, 1] like other image data sets.
     X = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0

@@ -1,0 +1,77 @@
+"""`python -m darts_lite`: search, train, evaluate and plot on tiny settings write what they promise."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from darts_lite.cli import main
+from darts_lite.genotypes import Genotype
+
+TINY = ["--dataset", "digits", "--image-size", "8", "--layers", "3", "--channels", "4", "--nodes", "2",
+        "--multiplier", "2", "--epochs", "1", "--batch-size", "128", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "tiny"
+    assert main(["search", *TINY, "--name", "tiny", "--out", str(out)]) == 0
+    return out
+
+
+def test_search_writes_the_run_files(run_dir):
+    for name in ("genotype.json", "alphas.pt", "metrics.json", "search_checkpoint.pt", "search_config.json"):
+        assert (run_dir / name).is_file(), name
+    genotype = Genotype.load(run_dir / "genotype.json")
+    assert genotype.nodes == 2
+    saved = torch.load(run_dir / "alphas.pt", weights_only=False)
+    assert saved["alphas"]["normal"].shape == (5, 8)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert len(metrics["search"]["history"]) == 1
+    figures = {p.name for p in (run_dir / "figures").glob("*.png")}
+    assert {"cell_normal.png", "cell_reduce.png", "alphas_normal.png", "trajectory_normal.png",
+            "curves_search.png"} <= figures
+
+
+def test_train_evaluate_and_plot_on_the_search_run(run_dir, capsys):
+    assert main(["train", "--genotype", str(run_dir / "genotype.json"), "--layers", "3", "--channels", "4",
+                 "--epochs", "1", "--batch-size", "128", "--device", "cpu"]) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0.0 <= trained["test"]["acc"] <= 1.0
+    assert main(["evaluate", str(run_dir)]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated["test"]["acc"] == pytest.approx(trained["test"]["acc"])
+    assert main(["plot", str(run_dir)]) == 0
+    assert (run_dir / "figures" / "curves_train.png").is_file()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["search", "--layers", "2"], "layers must be a number >= 3"),
+    (["search", "--channels", "0"], "channels must be a number >= 1"),
+    (["search", "--device", "tpu"], "unknown device 'tpu'"),
+    (["search", "--dataset", "imagenet"], "imagenet"),
+    (["train", "--genotype", "missing/genotype.json"], "missing/genotype.json does not exist"),
+    (["plot", "nowhere"], "nowhere has no genotype.json"),
+])
+def test_bad_input_exits_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_config_file_sets_fields_and_flags_win(tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"search": {"layers": 2}}))
+    assert main(["search", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
+    assert "layers" in capsys.readouterr().err
+    config.write_text(json.dumps({"search": {"lyers": 3}}))
+    assert main(["search", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
+    assert "unknown SearchConfig key(s) ['lyers']" in capsys.readouterr().err
+
+
+def test_module_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "darts_lite", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for command in ("search", "train", "evaluate", "plot", "demo"):
+        assert command in out

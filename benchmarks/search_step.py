@@ -84,6 +84,7 @@ def resolve_device(name: str) -> str:
 
 def bench_darts_lite(args, device) -> dict:
     import torch
+
     from darts_lite.config import SearchConfig
     from darts_lite.search import make_optimizers, search_step
     from darts_lite.supernet import SearchNetwork
@@ -145,6 +146,7 @@ def bench_reference(args, device) -> dict:
 
 def run_child(args) -> int:
     import torch
+
     import darts_lite  # noqa: F401  -- the same import footprint in both children
 
     if args.threads:

@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
 from .checkpoint import epoch_generator
 from .config import ConfigError, SearchConfig
 from .data import DataSplits, iterate_batches, load_dataset, num_batches

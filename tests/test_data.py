@@ -5,8 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-from darts_lite.data import (DATASETS, DataSplits, Split, iterate_batches, load_cifar10, load_dataset,
-                             num_batches, register_dataset, resize, three_way_split)
+from darts_lite.data import (
+    DATASETS,
+    DataSplits,
+    Split,
+    iterate_batches,
+    load_cifar10,
+    load_dataset,
+    num_batches,
+    register_dataset,
+    resize,
+    three_way_split,
+)
 
 try:  # imported once here so that its import time is not charged to a single test
     import torchvision.datasets as tv_datasets

@@ -5,9 +5,7 @@ model(X) for the first-order gradient, a double-backward mixed derivative for
 the Hessian-vector product, a central difference of the whole unrolled
 objective in alpha for `exact`, and the naive reference where present.
 """
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +16,6 @@ from torch.func import functional_call
 from darts_lite import hypergradient as hg
 from darts_lite.supernet import SearchNetwork
 
-REF_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "darts_ref.py"
 XI = 0.025
 
 
@@ -68,14 +65,6 @@ def smooth_setup():
     return model, train, val, exact_total, exact_parts
 
 
-@pytest.fixture(scope="module")
-def ref():
-    if not REF_PATH.is_file():
-        pytest.skip(f"reference implementation not found at {REF_PATH}")
-    spec = importlib.util.spec_from_file_location("darts_ref", REF_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_exact_shapes_and_nonzero_implicit_term(setup):

@@ -1,26 +1,11 @@
 """Tests for darts_lite.supernet: MixedOp (eq. 2), SearchCell, SearchNetwork, parameter groups."""
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from darts_lite.genotypes import derive_genotype, num_edges
-from darts_lite.ops import PRIMITIVES, Zero
+from darts_lite.ops import PRIMITIVES
 from darts_lite.supernet import MixedOp, SearchCell, SearchNetwork, reduction_layers
-
-REF_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "darts_ref.py"
-
-
-@pytest.fixture(scope="module")
-def ref():
-    """The independent naive reference implementation, or skip where it is absent."""
-    if not REF_PATH.is_file():
-        pytest.skip(f"reference implementation not found at {REF_PATH}")
-    spec = importlib.util.spec_from_file_location("darts_ref", REF_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _hand_mixed(mixed: MixedOp, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

@@ -4,8 +4,18 @@
 this package registers the built-in ones ("digits", offline; "cifar10", which
 downloads once). Add your own with `@register_dataset("name")`.
 """
-from .base import (DATASETS, DataSplits, Split, iterate_batches, load_dataset, normalise, num_batches,
-                   register_dataset, resize, three_way_split)
+from .base import (
+                   DATASETS,
+                   DataSplits,
+                   Split,
+                   iterate_batches,
+                   load_dataset,
+                   normalise,
+                   num_batches,
+                   register_dataset,
+                   resize,
+                   three_way_split,
+)
 from .cifar10 import load_cifar10
 from .digits import load_digits
 

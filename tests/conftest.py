@@ -1,0 +1,19 @@
+"""Shared fixtures: the independent naive reference implementation, where present."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+# ../shared/reference/ beside the repository (not part of it: never copied in).
+REF_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "darts_ref.py"
+
+
+@pytest.fixture(scope="session")
+def ref():
+    """The naive DARTS reference module written from the paper, or skip where it is absent."""
+    if not REF_PATH.is_file():
+        pytest.skip(f"reference implementation not found at {REF_PATH}")
+    spec = importlib.util.spec_from_file_location("darts_ref", REF_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

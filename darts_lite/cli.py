@@ -31,11 +31,9 @@ def _csv(text: str) -> tuple[str, ...]:
 _TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv}
 
 
-def _add_config_args(parser: argparse.ArgumentParser, cls, title: str, skip=("extra",)) -> None:
+def _add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
     group = parser.add_argument_group(title)
     for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
         default = f.default if f.default is not dataclasses.MISSING else None
         kind = _TYPES.get(f.name, type(default))
         shown = ",".join(default) if isinstance(default, tuple) else default

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,6 @@ class TrainConfig(_Config):
     grad_clip: float = 5.0
     seed: int = 0
     device: str = "auto"
-    extra: dict = field(default_factory=dict)  # free-form notes saved with the run
 
     def __post_init__(self):
         _check(self, {"layers": (3, None), "channels": (1, None), "epochs": (1, None),

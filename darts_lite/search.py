@@ -11,7 +11,7 @@ history, alpha snapshots, a checkpoint after every epoch (and on Ctrl-C), and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -43,7 +43,6 @@ class SearchResult:
     model: SearchNetwork
     config: SearchConfig
     run_dir: Path
-    extra: dict = field(default_factory=dict)
 
 
 def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:

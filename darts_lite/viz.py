@@ -185,7 +185,9 @@ def plot_alpha_heatmap(weights, primitives: Sequence[str] = PRIMITIVES, title: s
     if ax is None:
         fig = Figure(figsize=(1.2 + 0.95 * len(primitives), 1.0 + 0.4 * w.shape[0]), layout="constrained")
         ax = fig.add_subplot()
-    sns.heatmap(w, ax=ax, annot=True, fmt=".2f", cmap="viridis", vmin=0.0, annot_kws={"fontsize": 8},
+    # Colours span the data, not [0, 1]: early in a search every weight sits near 1/ops and
+    # only the ranking (what derivation uses) differs.
+    sns.heatmap(w, ax=ax, annot=True, fmt=".3f", cmap="viridis", annot_kws={"fontsize": 7},
                 xticklabels=primitives, yticklabels=_edge_labels(nodes), cbar_kws={"label": "softmax weight"})
     ax.set_xticklabels(primitives, rotation=40, ha="right")
     ax.set_yticklabels(_edge_labels(nodes), rotation=0)

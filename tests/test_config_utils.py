@@ -15,7 +15,7 @@ from darts_lite.utils import count_parameters, get_device, set_seed
 def test_defaults_are_valid():
     s, t = SearchConfig(), TrainConfig()
     assert s.primitives == PRIMITIVES and s.order == 1 and s.layers >= 3
-    assert t.drop_path_prob == 0.0 and t.extra == {}
+    assert t.drop_path_prob == 0.0
     assert issubclass(ConfigError, ValueError)
 
 
@@ -97,7 +97,7 @@ def test_search_config_round_trip(tmp_path):
 
 
 def test_train_config_round_trip(tmp_path):
-    cfg = TrainConfig(layers=5, drop_path_prob=0.2, auxiliary_weight=0.4, extra={"note": "x", "n": [1, 2]})
+    cfg = TrainConfig(layers=5, drop_path_prob=0.2, auxiliary_weight=0.4)
     assert TrainConfig.load(cfg.save(tmp_path / "t.json")) == cfg
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 

@@ -17,3 +17,17 @@ def ref():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# The real 11K Hands mini set beside the repository (never copied in); tests and notebooks find
+# it through HANDS11K_ROOT, the same setting a user sets for the full dataset.
+HANDS_MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "11k-hands-mini"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hands11k_root():
+    """Point HANDS11K_ROOT at the shared mini set when the user has not set it and it exists."""
+    import os
+    if "HANDS11K_ROOT" not in os.environ and HANDS_MINI.is_dir():
+        os.environ["HANDS11K_ROOT"] = str(HANDS_MINI)
+    return os.environ.get("HANDS11K_ROOT")

@@ -104,7 +104,7 @@ def test_heatmap_labels_rows_and_accepts_numpy():
     assert rows[:3] == ["c_{k-2} -> 0", "c_{k-1} -> 0", "c_{k-2} -> 1"]
     assert rows[-1] == "2 -> 3" and len(rows) == 14
     assert [t.get_text() for t in ax.get_xticklabels()] == list(PRIMITIVES)
-    assert f"{weights[0, 0].item():.2f}" in [t.get_text() for t in ax.texts]
+    assert f"{weights[0, 0].item():.3f}" in [t.get_text() for t in ax.texts]
     assert isinstance(viz.plot_alpha_heatmap(weights.numpy()), Figure)
 
 

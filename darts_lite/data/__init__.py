@@ -2,24 +2,17 @@
 
 `load_dataset(name, ...)` looks a loader up in the registry `DATASETS`; importing
 this package registers the built-in ones ("digits", offline; "cifar10", which
-downloads once). Add your own with `@register_dataset("name")`.
+downloads once; "hands11k", 11K Hands from $HANDS11K_ROOT or data/11k-hands/).
+Add your own with `@register_dataset("name")`.
 """
-from .base import (
-                   DATASETS,
-                   DataSplits,
-                   Split,
-                   iterate_batches,
-                   load_dataset,
-                   normalise,
-                   num_batches,
-                   register_dataset,
-                   resize,
-                   three_way_split,
-)
+from .base import (DATASETS, DataSplits, Split, iterate_batches, load_dataset, normalise, num_batches,
+                   register_dataset, resize, three_way_split)
 from .cifar10 import load_cifar10
 from .digits import load_digits
+from .download import download_hands11k
+from .hands11k import load_hands11k
 
 __all__ = [
-    "DATASETS", "DataSplits", "Split", "iterate_batches", "load_cifar10", "load_dataset", "load_digits",
-    "normalise", "num_batches", "register_dataset", "resize", "three_way_split",
+    "DATASETS", "DataSplits", "Split", "download_hands11k", "iterate_batches", "load_cifar10", "load_dataset",
+    "load_digits", "load_hands11k", "normalise", "num_batches", "register_dataset", "resize", "three_way_split",
 ]

@@ -95,9 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _search_data_settings(run_dir: Path) -> dict:
+_DATA_FIELDS = ("dataset", "image_size", "data_root", "seed")
+
+
+def _data_config(run_dir: Path, **overrides) -> SearchConfig:
+    """A config naming the data of the search in `run_dir` (same split seed), with overrides."""
     path = run_dir / "search_config.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    settings = {k: v for k, v in saved.items() if k in _DATA_FIELDS}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return SearchConfig(**settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,11 +137,8 @@ def _train(args) -> int:
     genotype_path = Path(args.genotype)
     genotype = Genotype.load(genotype_path)
     run_dir = Path(args.out) if args.out else genotype_path.parent
-    settings = {k: v for k, v in _search_data_settings(genotype_path.parent).items()
-                if k in ("dataset", "image_size", "data_root", "seed")}
-    settings.update({k: v for k, v in (("dataset", args.dataset), ("image_size", args.image_size),
-                                       ("data_root", args.data_root)) if v is not None})
-    data = pipeline.load_data(SearchConfig(**settings))
+    data = pipeline.load_data(_data_config(genotype_path.parent, dataset=args.dataset,
+                                           image_size=args.image_size, data_root=args.data_root))
     result = pipeline.retrain(genotype, _config(TrainConfig, args), data, run_dir, resume=args.resume)
     print(json.dumps({"test": result.test, "run_dir": str(run_dir)}))
     return 0
@@ -148,8 +152,7 @@ def _evaluate(args) -> int:
     run_dir = Path(args.run)
     saved = load_checkpoint(run_dir / "train_checkpoint.pt")
     config = TrainConfig.from_dict(saved["config"])
-    data = pipeline.load_data(SearchConfig(**{k: v for k, v in _search_data_settings(run_dir).items()
-                                              if k in ("dataset", "image_size", "data_root", "seed")}))
+    data = pipeline.load_data(_data_config(run_dir))
     model = build_network(Genotype.load(run_dir / "genotype.json"), config, data)
     model.load_state_dict(saved["model"])
     print(json.dumps({"run_dir": str(run_dir), "test": evaluate(model, data.test)}))

@@ -19,16 +19,11 @@ from matplotlib.figure import Figure
 
 from . import viz
 from .config import SearchConfig, TrainConfig
-from .data import DataSplits, load_dataset
+from .data import DataSplits
 from .genotypes import Genotype
-from .search import SearchResult, search
+from .search import SearchResult, load_data, search
 from .train import TrainResult, train_network
 from .utils import count_parameters
-
-
-def load_data(config: SearchConfig) -> DataSplits:
-    """The dataset named by a search configuration, split by its seed."""
-    return load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
 
 
 def save_search(result: SearchResult) -> dict[str, Path]:

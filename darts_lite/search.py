@@ -45,6 +45,11 @@ class SearchResult:
     run_dir: Path
 
 
+def load_data(config: SearchConfig) -> DataSplits:
+    """The dataset named by a search configuration, split by its seed."""
+    return load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
+
+
 def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:
     """The supernet of `config` sized for `data` (input channels and classes)."""
     return SearchNetwork(C=config.channels, num_classes=data.num_classes, layers=config.layers,
@@ -115,8 +120,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     device = get_device(config.device)
     set_seed(config.seed)
     if data is None:
-        data = load_dataset(config.dataset, image_size=config.image_size, root=config.data_root,
-                            seed=config.seed)
+        data = load_data(config)
     model = build_supernet(config, data).to(device)
     w_opt, alpha_opt, schedule = make_optimizers(model, config)
     modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}

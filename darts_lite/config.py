@@ -87,6 +87,7 @@ class SearchConfig(_Config):
     order: int | str = 1             # 1, 2 (finite differences) or "exact"
     radius: float = 0.01             # finite-difference radius of eq. 8 (eps = radius / ||v||)
     grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
+    early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
     alpha_init_std: float = 1e-3
     seed: int = 0
     device: str = "auto"
@@ -101,7 +102,7 @@ class SearchConfig(_Config):
                       "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
                       "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
                       "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
-                      "alpha_init_std": (0, None), "seed": (0, None)})
+                      "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
         if self.image_size is not None:
             _check(self, {"image_size": (4, None)})
         if self.order not in (1, 2, "exact"):

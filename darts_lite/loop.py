@@ -28,12 +28,13 @@ def epoch_means(sums: dict) -> dict[str, float]:
 
 
 def run_epochs(state: dict, *, epochs: int, steps: int, batches: Callable[[int, int], Iterable],
-               step: Callable[[object], dict], end_epoch: Callable[[dict], None],
+               step: Callable[[object], dict], end_epoch: Callable[[dict], bool | None],
                save: Callable[[dict], dict], path: Path, desc: str, progress: bool = True,
                after_step: Callable[[dict], None] | None = None,
                callback: Callable[[dict], None] | None = None) -> None:
     """Run `step` on `batches(epoch, start)` until `epochs` are done, checkpointing to `path`.
 
+    `end_epoch(state)` may return True to end the run after that epoch (early stopping).
     Ctrl-C (or `info["stop"]()` from `callback`) finishes the step in flight,
     saves a checkpoint and raises KeyboardInterrupt; a NaN loss raises
     NonFiniteLossError and leaves the last epoch's checkpoint untouched.
@@ -42,7 +43,7 @@ def run_epochs(state: dict, *, epochs: int, steps: int, batches: Callable[[int, 
                disable=not progress, unit="step")
     try:
         with ckpt.interrupt_guard() as stop:
-            while state["epoch"] < epochs:
+            while state["epoch"] < epochs and not state.get("stopped_early"):
                 epoch, t0 = state["epoch"], time.perf_counter()
                 for i, batch in enumerate(batches(epoch, state["step"]), start=state["step"]):
                     if i >= steps:
@@ -67,7 +68,8 @@ def run_epochs(state: dict, *, epochs: int, steps: int, batches: Callable[[int, 
                         raise KeyboardInterrupt(f"{desc} interrupted at epoch {epoch + 1}, step {i + 1}; "
                                                 f"checkpoint saved to {path}: run again with resume=True "
                                                 "to continue")
-                end_epoch(state)
+                if end_epoch(state):  # an early-stopping rule fired: this epoch is the last
+                    state["stopped_early"] = True
                 state.update(epoch=epoch + 1, step=0, sums=zero_sums())
                 ckpt.save_checkpoint(save(state), path)
     finally:

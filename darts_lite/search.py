@@ -161,6 +161,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         state["history"].append(row)
         _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
         schedule.step()
+        # DARTS+ (Liang et al., 2019): a collapsing search piles up skip connections; stop it there.
+        return 0 < config.early_stop_skips <= row["skip_normal"]
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
                save=lambda s: checkpoint_dict(s, config, modules), path=path,

@@ -131,3 +131,14 @@ def test_train_network_learns_and_resumes_exactly(tmp_path, small_digits):
     for name, value in full.model.state_dict().items():
         torch.testing.assert_close(resumed.model.state_dict()[name], value, atol=1e-6, rtol=0, msg=name)
     assert resumed.test == pytest.approx(full.test, abs=1e-6)
+
+
+def test_early_stop_on_skip_connections_ends_the_search_and_stays_ended(tmp_path, small_digits):
+    # With only `none` and skip_connect, every derived edge is a skip: the DARTS+ rule must fire at once.
+    config = tiny_config(epochs=3, primitives=("none", "skip_connect"), early_stop_skips=2)
+    result = search(config, small_digits, run_dir=tmp_path, progress=False)
+    assert len(result.history) == 1 and result.history[0]["skip_normal"] == 4
+    again = search(config, small_digits, run_dir=tmp_path, resume=True, progress=False)
+    assert len(again.history) == 1
+    assert len(search(config.replace(early_stop_skips=0), small_digits, run_dir=tmp_path / "off",
+                      progress=False).history) == 3

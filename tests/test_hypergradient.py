@@ -182,7 +182,7 @@ def test_hessian_vector_product_zero_vector_is_zero(setup):
 def test_paper_radius_error_is_only_reported(setup):
     """At the paper's radius 0.01 the central difference crosses ReLU / max-pool kinks: it is a
     *smoothed* mixed derivative and can differ from the exact one by several times its size
-    (see /work/shared/reference/README.md). We only require the number to be finite."""
+    (see ../shared/reference/README.md). We only require the number to be finite."""
     model, train, val, exact_total, exact_parts = setup
     total, parts = hg.second_order(model, train, val, XI, radius=0.01, return_parts=True)
     err_total = rel_err(total, exact_total)

@@ -23,6 +23,10 @@ SMALL = {
     "00_quickstart": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=4, EPOCHS=1, BATCH_SIZE=64, TRAIN_LAYERS=3,
                           TRAIN_CHANNELS=4, TRAIN_EPOCHS=1),
     "01_data": dict(IMAGE_SIZE=32, LEAKAGE_SIZE=16, LEAKAGE_SEEDS=2, DOWNLOAD=False),
+    "02_continuous_relaxation": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=2, EPOCHS=1, BATCH_SIZE=128, TOY_STEPS=10,
+                                     TOY_HIDDEN=["max_pool_3x3"]),
+    "03_bilevel_approximation": dict(SEEDS=1, EPOCHS=1, TRAIN_EPOCHS=1, IMAGE_SIZE=8, LAYERS=3, CHANNELS=4,
+                                     BATCH_SIZE=256, HG_BATCH=8, RADII=[0.1, 0.01, 1e-6], REPEATS=1),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
 NEEDS_HANDS = {"01_data"}
@@ -82,9 +86,17 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
     pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent), kernel_name="python3",
                         progress_bar=False)
     results = _results(nbformat.read(out, as_version=4))
+    assert results, f"{path.name}: no cell tagged 'results' printed a JSON line of key results"
     if path.stem == "00_quickstart":
         assert 0.0 <= results["test_acc"] <= 1.0 and results["derived_params"] > 0
         assert 0 <= results["skip_connections_normal"] <= 8
+    if path.stem == "02_continuous_relaxation":
+        assert 0.0 <= results["discretized_acc"] <= 1.0 and 0.0 <= results["supernet_acc"] <= 1.0
+        assert results["gap"] == pytest.approx(results["supernet_acc"] - results["discretized_acc"])
+        assert results["epochs_early_stop"] <= results["epochs_plain"]
+    if path.stem == "03_bilevel_approximation":
+        # The finite difference converges to the exact hypergradient at a tiny radius (float64).
+        assert results["rel_err_second_order_tiny_radius"] < 1e-4
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189
         assert 0 < results["images_found"] <= 11076

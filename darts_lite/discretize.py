@@ -49,11 +49,7 @@ class DiscretizedSupernet(torch.nn.Module):
                         discrete_weights(genotype, model.primitives, model.nodes).items()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        s0 = s1 = m.stem(x)
-        for cell in m.cells:
-            s0, s1 = s1, cell(s0, s1, self.weights["reduce" if cell.reduction else "normal"])
-        return m.classifier(m.global_pooling(s1).flatten(1))
+        return self.model(x, self.weights)
 
 
 @torch.no_grad()

@@ -130,8 +130,10 @@ class SearchNetwork(nn.Module):
         """The discrete architecture derived from the current alphas (Sec. 2.4)."""
         return derive_genotype(dict(self.alphas.items()), self.primitives, self.multiplier)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights = {kind: torch.softmax(a, dim=-1) for kind, a in self.alphas.items()}
+    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits; `weights` replaces softmax(alpha) per cell kind (e.g. one-hot, to discretise)."""
+        if weights is None:
+            weights = {kind: torch.softmax(a, dim=-1) for kind, a in self.alphas.items()}
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])

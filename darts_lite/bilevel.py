@@ -6,7 +6,8 @@ DARTS computes the Hessian-vector product of eq. 7 by the central finite differe
 with radius eps = 0.01 / ||v||, or drops it altogether (first order, xi = 0).
 
 * `compare_hypergradients`: first order and finite-difference second order against the exact
-  (double backward) eq. 7: relative error, cosine similarity, time and peak memory per call.
+  (double backward) eq. 7: relative error, cosine similarity, time and peak memory per call
+  (`memory.PeakMemory`: CUDA allocator peak on a GPU, peak resident memory on a Linux CPU).
 * `radius_sweep`: the error of the finite-difference term alone as the radius shrinks.
 * `smooth_variant`: the same network with SiLU for ReLU and average for max pooling, where
   the finite difference converges as radius^2; on ReLU networks it is a smoothed derivative.
@@ -16,13 +17,16 @@ from __future__ import annotations
 import copy
 import statistics
 import time
-from typing import Callable
+from typing import Callable, TypeVar
 
 import torch
 import torch.nn as nn
 
 from . import hypergradient as hg
 from .hypergradient import Batch
+from .memory import PeakMemory
+
+T = TypeVar("T")
 
 
 def flat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -61,41 +65,38 @@ def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def measure(fn: Callable[[], list[torch.Tensor]], device: torch.device, repeats: int = 3):
-    """(result, median wall seconds per call, peak bytes above the start or None on CPU).
+def measure(fn: Callable[[], T], device: torch.device, repeats: int = 3) -> tuple[T, float, int | None]:
+    """(result of the last call, median wall seconds per call, peak memory bytes or None).
 
-    Peak memory is CUDA's max_memory_allocated; PyTorch's CPU allocations are not tracked
-    (tracemalloc does not see them), so on CPU it is reported as None rather than guessed.
+    Peak memory is the median over the calls of `memory.PeakMemory`: the CUDA allocator's peak
+    on a GPU, the peak resident set size on a Linux CPU, None elsewhere (shown as "n/a").
     """
-    cuda = device.type == "cuda"
-    seconds, peak, result = [], None, None
+    seconds, peaks, result = [], [], None
     for _ in range(max(1, repeats)):
-        if cuda:
-            torch.cuda.synchronize(device)
-            torch.cuda.reset_peak_memory_stats(device)
-            base = torch.cuda.memory_allocated(device)
-        start = time.perf_counter()
-        result = fn()
-        if cuda:
-            torch.cuda.synchronize(device)
-        seconds.append(time.perf_counter() - start)
-        if cuda:
-            peak = max(peak or 0, torch.cuda.max_memory_allocated(device) - base)
-        result = [t.detach() for t in result]
-    return result, statistics.median(seconds), peak
+        with PeakMemory(device) as mem:
+            start = time.perf_counter()
+            result = fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds.append(time.perf_counter() - start)
+        if mem.peak_bytes is not None:
+            peaks.append(mem.peak_bytes)
+    return result, statistics.median(seconds), int(statistics.median(peaks)) if peaks else None
 
 
 def compare_hypergradients(model: nn.Module, train_batch: Batch, val_batch: Batch, xi: float,
                            radii=(1e-2,), repeats: int = 3) -> dict:
     """Exact eq. 7 vs first order vs finite-difference second order at each radius.
 
+    Each method is timed on the call that also returns its split into the direct and implicit
+    terms (the split is a by-product: it costs a list of subtractions at most).
     Returns {"rows": [{"method", "radius", "rel_err", "cosine", "rel_err_implicit",
-    "seconds", "peak_bytes"}, ...], "implicit_to_direct": ||implicit|| / ||direct|| of the exact split}.
+    "seconds", "peak_bytes"}, ...], "implicit_to_direct": ||implicit|| / ||direct|| of the exact split,
+    "memory": what peak_bytes measures on this device}.
     """
     device = _device_of(model)
-    exact_total, exact_s, exact_mem = measure(lambda: hg.exact(model, train_batch, val_batch, xi),
-                                              device, repeats)
-    _, parts = hg.exact(model, train_batch, val_batch, xi, return_parts=True)
+    (exact_total, parts), exact_s, exact_mem = measure(
+        lambda: hg.exact(model, train_batch, val_batch, xi, return_parts=True), device, repeats)
     rows = [{"method": "exact", "radius": None, "rel_err": 0.0, "cosine": 1.0, "rel_err_implicit": 0.0,
              "seconds": exact_s, "peak_bytes": exact_mem}]
     first, s, mem = measure(lambda: hg.first_order(model, val_batch), device, repeats)
@@ -103,15 +104,15 @@ def compare_hypergradients(model: nn.Module, train_batch: Batch, val_batch: Batc
     rows.append({"method": "first_order", "radius": None, "rel_err": rel_error(first, exact_total),
                  "cosine": cosine(first, exact_total), "rel_err_implicit": 1.0, "seconds": s, "peak_bytes": mem})
     for r in radii:
-        total, s, mem = measure(lambda: hg.second_order(model, train_batch, val_batch, xi, radius=r),
-                                device, repeats)
-        _, fd_parts = hg.second_order(model, train_batch, val_batch, xi, radius=r, return_parts=True)
+        (total, fd_parts), s, mem = measure(
+            lambda: hg.second_order(model, train_batch, val_batch, xi, radius=r, return_parts=True),
+            device, repeats)
         rows.append({"method": "second_order", "radius": r, "rel_err": rel_error(total, exact_total),
                      "cosine": cosine(total, exact_total),
                      "rel_err_implicit": rel_error(fd_parts["implicit"], parts["implicit"]),
                      "seconds": s, "peak_bytes": mem})
     ratio = float(flat(parts["implicit"]).norm() / flat(parts["direct"]).norm())
-    return {"rows": rows, "implicit_to_direct": ratio}
+    return {"rows": rows, "implicit_to_direct": ratio, "memory": PeakMemory(device).kind}
 
 
 def radius_sweep(model: nn.Module, train_batch: Batch, val_batch: Batch, xi: float, radii) -> list[dict]:

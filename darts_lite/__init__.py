@@ -3,9 +3,12 @@
 One concept per module: `ops` (candidate operations), `supernet` (the continuous
 relaxation), `hypergradient` (the bilevel approximation), `genotypes`
 (derivation), `network` (the derived net), `search` / `train` (loops),
-`data`, `viz`, `cli`.
+`data`, `viz`, `cli`; the DAG-wired dense blocks in `dag`, `dag_sampling`,
+`dense_blocks`, `dag_search`, `viz_dag`.
 """
-from .config import ConfigError, SearchConfig, TrainConfig
+from .config import ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
+from .dag import DAG
+from .dag_search import DAGSearchResult, search_dags, train_dag
 from .data import DataSplits, Split, load_dataset
 from .genotypes import Genotype, GenotypeError, derive_genotype
 from .network import Network
@@ -18,8 +21,9 @@ from .utils import count_parameters, get_device, set_seed
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataSplits", "Genotype", "GenotypeError", "MixedOp", "Network", "OPS", "PRIMITIVES",
+    "ConfigError", "DAG", "DAGSearchConfig", "DAGSearchResult",
+    "DataSplits", "Genotype", "GenotypeError", "MixedOp", "Network", "OPS", "PRIMITIVES",
     "SearchCell", "SearchConfig", "SearchNetwork", "SearchResult", "Split", "TrainConfig", "TrainResult",
     "count_parameters", "derive_genotype", "evaluate", "get_device", "load_dataset", "register_op",
-    "search", "search_step", "set_seed", "train_network",
+    "search", "search_dags", "search_step", "set_seed", "train_dag", "train_network",
 ]

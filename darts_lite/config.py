@@ -136,3 +136,48 @@ class TrainConfig(_Config):
                       "batch_size": (1, None), "lr": (0, None), "lr_min": (0, self.lr),
                       "momentum": (0, 1), "weight_decay": (0, None), "drop_path_prob": (0, 0.99),
                       "auxiliary_weight": (0, None), "grad_clip": (0, None), "seed": (0, None)})
+
+
+@dataclass
+class DAGSearchConfig(_Config):
+    """A search over DAG-wired dense blocks (`dag_search`): k blocks of `layers` dense layers."""
+
+    name: str = "dag_search"         # run directory: runs/<name>/
+    dataset: str = "digits"
+    image_size: int | None = None    # None: the dataset's default (digits 8x8: 64 inputs)
+    data_root: str | None = None
+    grayscale: bool = True           # average colour channels before flattening
+    layers: int = 4                  # n: layers per block (vertices of each DAG)
+    blocks: int = 6                  # k: blocks searched at once
+    width: int = 64                  # units per layer
+    max_skip: int = 0                # longest edge allowed (j - i); 0: no limit
+    aggregation: str = "sum"         # how a layer combines its inputs: "sum" or "mean"
+    rounds: int = 6                  # evaluation phases (weight phase + architecture phase each)
+    weight_steps: int = 30           # weight-phase steps per round
+    arch_steps: int = 10             # architecture-phase steps per round
+    weight_lr: float = 1e-3          # Adam on the shared weights
+    arch_lr: float = 0.05            # Adam on the alphas
+    weight_batch: int = 64
+    arch_batch: int = 64
+    arch_split: str = "val"          # data of the architecture phase: "val" (search_val) or "train" (same as w)
+    sampling: str = "feedback"       # "fixed" k DAGs, "random" resampling, or "feedback" (PBIL update)
+    feedback_lr: float = 0.3         # eta of the PBIL update
+    temperature: float = 0.1         # T of softmax(alpha / T) in the feedback weights
+    elite: int = 1                   # blocks with the highest alpha kept (with their alpha) at resampling
+    p_init: float = 0.5              # initial edge probability of the sampler
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        _check(self, {"layers": (2, None), "blocks": (1, None), "width": (1, None), "max_skip": (0, None),
+                      "rounds": (1, None), "weight_steps": (1, None), "arch_steps": (0, None),
+                      "weight_lr": (0, None), "arch_lr": (0, None), "weight_batch": (1, None),
+                      "arch_batch": (1, None), "feedback_lr": (0, 1), "temperature": (1e-6, None),
+                      "elite": (0, self.blocks - 1), "p_init": (0.02, 0.98), "seed": (0, None)})
+        choices = {"aggregation": ("sum", "mean"), "arch_split": ("val", "train"),
+                   "sampling": ("fixed", "random", "feedback")}
+        for field, allowed in choices.items():
+            if getattr(self, field) not in allowed:
+                raise ConfigError(f"DAGSearchConfig.{field} must be one of {allowed}, got {getattr(self, field)!r}")
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"DAGSearchConfig.name must be a plain directory name, got {self.name!r}")

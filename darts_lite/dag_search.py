@@ -98,9 +98,12 @@ def block_accuracies(model: DAGSupernet, split: Split, batch_size: int = 512) ->
 def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir: str | Path | None = None,
                 resume: bool = False, progress: bool = True,
                 callback: Callable[[dict], None] | None = None,
-                input_masks: list[torch.Tensor | None] | None = None) -> DAGSearchResult:
+                input_masks: list[torch.Tensor | None] | None = None,
+                dags: list[DAG] | None = None) -> DAGSearchResult:
     """Search k DAG blocks by alternating weight and architecture phases (see the module docstring).
 
+    `dags` sets the first round's k blocks (default: a draw from the sampler); with
+    `sampling="fixed"` they stay for the whole search.
     `input_masks` (one per block, or None) fix each block's mask on the shared input layer, e.g.
     `dense_blocks.local_mask` for a convolution-like first layer; they stay with the block slot.
     """
@@ -116,7 +119,11 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
         if size > len(split):
             raise ConfigError(f"DAGSearchConfig.{name}={size} exceeds the {len(split)} samples it draws from; lower it")
     sampler = make_sampler(config)
-    dags = sampler.sample(config.blocks, epoch_generator(config.seed, 0, 3))
+    if dags is None:
+        dags = sampler.sample(config.blocks, epoch_generator(config.seed, 0, 3))
+    elif len(dags) != config.blocks or not all(d.n == config.layers for d in dags):
+        raise ConfigError(f"dags must be {config.blocks} DAGs of {config.layers} layers (blocks, layers of the "
+                          f"config), got {len(dags)} of {sorted({d.n for d in dags})} layers")
     model = DAGSupernet(in_features(data), config.width, data.num_classes, dags, config.aggregation,
                         input_masks).to(device)
     w_opt = torch.optim.Adam(model.weight_parameters(), lr=config.weight_lr)

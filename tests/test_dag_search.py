@@ -35,6 +35,14 @@ def test_fixed_sampling_keeps_the_blocks_and_feedback_moves_the_sampler(data, tm
     assert not torch.all(fed.edge_probs[fed.edge_probs > 0] == 0.5)
 
 
+def test_given_dags_stay_with_fixed_sampling(data, tmp_path):
+    given = [DAG.chain(3), DAG(3, [(0, 1), (1, 2), (0, 2)]), DAG.chain(3)]
+    result = search_dags(DAGSearchConfig(**TINY, sampling="fixed"), data, run_dir=tmp_path, progress=False, dags=given)
+    assert result.dags == given
+    with pytest.raises(ConfigError, match="dags must be 3 DAGs of 3 layers"):
+        search_dags(DAGSearchConfig(**TINY), data, run_dir=tmp_path, progress=False, dags=given[:2])
+
+
 def test_elite_block_survives_resampling(data, tmp_path):
     cfg = DAGSearchConfig(**{**TINY, "layers": 4, "blocks": 4, "sampling": "random", "elite": 1})
     result = search_dags(cfg, load_data(cfg), run_dir=tmp_path, progress=False)

@@ -27,6 +27,9 @@ SMALL = {
                                      TOY_HIDDEN=["max_pool_3x3"]),
     "03_bilevel_approximation": dict(SEEDS=1, EPOCHS=1, TRAIN_EPOCHS=1, IMAGE_SIZE=8, LAYERS=3, CHANNELS=4,
                                      BATCH_SIZE=256, HG_BATCH=8, RADII=[0.1, 0.01, 1e-6], REPEATS=1),
+    "04_dag_dense_blocks": dict(SEEDS=2, IMAGE_SIZE=8, LAYERS=3, BLOCKS=2, WIDTH=16, ROUNDS=2, WEIGHT_STEPS=5,
+                                ARCH_STEPS=2, TRAIN_EPOCHS=2, LAYERS_GRID=[3], BLOCKS_GRID=[2], SKIP_GRID=[0],
+                                Q2_SEEDS=1, STUDY_DAGS=6, STUDY_LAYERS=4, SECOND_IMAGE_SIZE=8, LOCAL_IMAGE_SIZE=4),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
 NEEDS_HANDS = {"01_data"}
@@ -99,6 +102,13 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         assert results["rel_err_second_order_tiny_radius"] < 1e-4
         if results["memory"] != "n/a":  # the double backward keeps a second graph alive
             assert results["peak_mib_exact"] > results["peak_mib_first"]
+    if path.stem == "04_dag_dense_blocks":
+        assert results["q5_toeplitz_max_err"] < 1e-12  # a dense layer with Toeplitz weights is the convolution
+        assert 0.0 <= results["q5_local_alpha_mass"] <= 1.0
+        assert 0.0 <= results["q1_feedback_mean"] <= 1.0 and 0.0 <= results["q1_plain_mean"] <= 1.0
+        if os.environ.get("HANDS11K_ROOT"):  # Q4 runs on the hand images where they are on disk
+            assert results["second_dataset"] == "hands11k"
+            assert set(results["q4_rho"]) == {"depth", "edges", "longest_skip"}
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189
         assert 0 < results["images_found"] <= 11076

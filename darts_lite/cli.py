@@ -1,7 +1,7 @@
-"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo}`.
+"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo,dag-search}`.
 
 A thin shell over the functions the notebooks call: every option is a field
-of `SearchConfig` or `TrainConfig` (same name, dashes for underscores), and
+of `SearchConfig`, `TrainConfig` or `DAGSearchConfig` (same name, dashes for underscores), and
 `--config FILE.json` sets many at once (command-line options win).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError, SearchConfig, TrainConfig
+from .config import ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
 
 DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=8,
                    batch_size=64, order=1)
@@ -27,8 +27,16 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 # Fields whose default does not tell the type.
-_TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv}
+_TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv, "grayscale": _bool}
 
 
 def _add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
@@ -42,7 +50,7 @@ def _add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
                            default=None, help=f"(default: {shown})")
 
 
-_SECTIONS = {SearchConfig: "search", TrainConfig: "train"}
+_SECTIONS = {SearchConfig: "search", TrainConfig: "train", DAGSearchConfig: "dag_search"}
 
 
 def _config(cls, args, base: dict | None = None):
@@ -92,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="demo")
     p.add_argument("--fast", action="store_true", help="a tiny setting that finishes in about a minute")
     p.add_argument("--device", default="auto")
+
+    p = sub.add_parser("dag-search", help="search DAG-wired dense blocks (notebook 04); retrain the best "
+                                          "block and the plain dense network of the same size")
+    _add_config_args(p, DAGSearchConfig, "DAG search configuration")
+    p.add_argument("--config", help="JSON file with DAGSearchConfig fields (or a 'dag_search' section)")
+    p.add_argument("--out", help="run directory (default: runs/<name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.add_argument("--train-epochs", type=int, default=10, help="standalone training epochs (default: 10; 0 skips)")
     return parser
 
 
@@ -180,4 +196,31 @@ def _demo(args) -> int:
     return 0
 
 
-_COMMANDS = {"search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot, "demo": _demo}
+def _dag_search(args) -> int:
+    from .dag import DAG
+    from .dag_search import load_data, search_dags, train_dag
+    from .viz import savefig
+    from .viz_dag import draw_dag
+    config = _config(DAGSearchConfig, args)
+    run_dir = Path(args.out) if args.out else Path("runs") / config.name
+    data = load_data(config)
+    result = search_dags(config, data, run_dir=run_dir, resume=args.resume)
+    summary = {"best": {"n": result.best.n, "edges": [list(e) for e in result.best.edges], **result.best.stats()},
+               "alphas": result.alphas, "history": [{k: v for k, v in row.items() if k != "dags"}
+                                                    for row in result.history]}
+    if args.train_epochs > 0:
+        kw = dict(width=config.width, epochs=args.train_epochs, seed=config.seed, aggregation=config.aggregation,
+                  device=config.device)
+        for name, dag in (("best_block", result.best), ("plain_dense", DAG.chain(config.layers))):
+            out = train_dag(dag, data, **kw)
+            summary[name] = {"test_acc": out["test_acc"], "params": out["params"]}
+    (run_dir / "dag_result.json").write_text(json.dumps(summary, indent=2) + "\n")
+    savefig(draw_dag(result.best, title="best block"), "best_block", directory=run_dir / "figures")
+    print(f"best block: {result.best}")
+    print(json.dumps({k: summary[k] for k in ("best_block", "plain_dense") if k in summary}))
+    print(f"written to {run_dir / 'dag_result.json'}")
+    return 0
+
+
+_COMMANDS = {"search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot, "demo": _demo,
+             "dag-search": _dag_search}

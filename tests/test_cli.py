@@ -73,5 +73,18 @@ def test_config_file_sets_fields_and_flags_win(tmp_path, capsys):
 def test_module_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "darts_lite", "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for command in ("search", "train", "evaluate", "plot", "demo"):
+    for command in ("search", "train", "evaluate", "plot", "demo", "dag-search"):
         assert command in out
+
+
+def test_dag_search_writes_the_best_block_and_both_trainings(tmp_path, capsys):
+    out = tmp_path / "dag"
+    args = ["dag-search", "--image-size", "8", "--layers", "3", "--blocks", "2", "--width", "8", "--rounds", "2",
+            "--weight-steps", "3", "--arch-steps", "1", "--train-epochs", "1", "--device", "cpu", "--out", str(out)]
+    assert main(args) == 0
+    result = json.loads((out / "dag_result.json").read_text())
+    assert result["best"]["n"] == 3 and len(result["history"]) == 2
+    assert result["best_block"]["params"] >= result["plain_dense"]["params"]  # the chain has the fewest edges
+    assert (out / "figures" / "best_block.png").exists()
+    assert main(["dag-search", "--sampling", "evolve", "--out", str(tmp_path / "bad")]) == 2
+    assert "sampling" in capsys.readouterr().err

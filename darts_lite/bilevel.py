@@ -15,9 +15,6 @@ with radius eps = 0.01 / ||v||, or drops it altogether (first order, xi = 0).
 from __future__ import annotations
 
 import copy
-import statistics
-import time
-from typing import Callable, TypeVar
 
 import torch
 import torch.nn as nn
@@ -25,8 +22,7 @@ import torch.nn as nn
 from . import hypergradient as hg
 from .hypergradient import Batch
 from .memory import PeakMemory
-
-T = TypeVar("T")
+from .profiling import measure
 
 
 def flat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -63,25 +59,6 @@ def smooth_variant(model: nn.Module) -> nn.Module:
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
-
-
-def measure(fn: Callable[[], T], device: torch.device, repeats: int = 3) -> tuple[T, float, int | None]:
-    """(result of the last call, median wall seconds per call, peak memory bytes or None).
-
-    Peak memory is the median over the calls of `memory.PeakMemory`: the CUDA allocator's peak
-    on a GPU, the peak resident set size on a Linux CPU, None elsewhere (shown as "n/a").
-    """
-    seconds, peaks, result = [], [], None
-    for _ in range(max(1, repeats)):
-        with PeakMemory(device) as mem:
-            start = time.perf_counter()
-            result = fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            seconds.append(time.perf_counter() - start)
-        if mem.peak_bytes is not None:
-            peaks.append(mem.peak_bytes)
-    return result, statistics.median(seconds), int(statistics.median(peaks)) if peaks else None
 
 
 def compare_hypergradients(model: nn.Module, train_batch: Batch, val_batch: Batch, xi: float,

@@ -33,8 +33,8 @@ from .dag_sampling import DAGSampler, feedback_weights
 from .data import DataSplits, Split, load_dataset
 from .dense_blocks import DAGNetwork, DAGSupernet
 from .loop import checkpoint_dict, restore, run_epochs, zero_sums
-from .train import evaluate
-from .utils import count_parameters, get_device, set_seed
+from .train import evaluate, fit_model
+from .utils import get_device, set_seed
 
 
 @dataclass
@@ -200,20 +200,6 @@ def train_dag(dag: DAG, data: DataSplits, width: int = 64, epochs: int = 10, lr:
     Returns {"test_acc", "params", "seconds", "dag", **dag.stats()}. Same seed, same data order,
     same budget for every DAG, so accuracies are comparable across blocks.
     """
-    dev = get_device(device)
     set_seed(seed)
-    model = DAGNetwork(in_features(data), width, data.num_classes, dag, aggregation, input_mask).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    X = torch.cat([data.search_train.X, data.search_val.X]).to(dev)
-    y = torch.cat([data.search_train.y, data.search_val.y]).to(dev)
-    t0 = time.perf_counter()
-    for epoch in range(epochs):
-        order = torch.randperm(len(y), generator=epoch_generator(seed, epoch, 5)).to(dev)
-        for start in range(0, len(y), batch_size):
-            idx = order[start:start + batch_size]
-            loss = F.cross_entropy(model(X[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return {"test_acc": evaluate(model, data.test.to(dev))["acc"], "params": count_parameters(model),
-            "seconds": time.perf_counter() - t0, "dag": dag, **dag.stats()}
+    model = DAGNetwork(in_features(data), width, data.num_classes, dag, aggregation, input_mask)
+    return {**fit_model(model, data, epochs, lr, batch_size, seed, device), "dag": dag, **dag.stats()}

@@ -3,10 +3,12 @@
 `train_network` trains the network of a genotype from scratch on the search
 splits together (DARTS retrains on the full training set), with SGD, a cosine
 schedule, gradient clipping, optional drop-path and auxiliary loss, a checkpoint
-every epoch and `resume=True`; `evaluate` measures loss and accuracy.
+every epoch and `resume=True`; `evaluate` measures loss and accuracy; `fit_model` trains any
+small classifier under a fixed budget, for comparisons between networks.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,7 +23,7 @@ from .data import DataSplits, Split, iterate_batches, num_batches
 from .genotypes import Genotype
 from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
 from .network import Network
-from .utils import get_device, set_seed
+from .utils import count_parameters, get_device, set_seed
 
 
 @dataclass
@@ -115,3 +117,32 @@ def train_network(genotype: Genotype, config: TrainConfig, data: DataSplits,
                progress=progress, callback=callback)
     return TrainResult(model=model, history=state["history"],
                        test=evaluate(model, data.test, config.batch_size), run_dir=run_dir)
+
+
+def fit_model(model: nn.Module, data: DataSplits, epochs: int = 10, lr: float = 1e-3, batch_size: int = 64,
+              seed: int = 0, device: str = "auto") -> dict:
+    """Train any classifier from its current weights with Adam on search_train + search_val; test it.
+
+    The data order is a pure function of (seed, epoch), so two models given the same arguments see
+    the same batches: the fixed budget under which notebooks compare networks. No checkpoints:
+    meant for the small networks of a comparison (seconds to minutes each).
+    Returns {"test_acc", "test_loss", "params", "seconds"}.
+    """
+    dev = get_device(device)
+    model = model.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    train = Split(torch.cat([data.search_train.X, data.search_val.X]),
+                  torch.cat([data.search_train.y, data.search_val.y])).to(dev)
+    model.train()
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        # drop the last partial batch: a batch of one breaks BatchNorm on 1x1 maps (MobileNet, ResNet)
+        for X, y in iterate_batches(train, batch_size, epoch_generator(seed, epoch, 5),
+                                    drop_last=len(train) > batch_size):
+            loss = F.cross_entropy(model(X), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    seconds = time.perf_counter() - t0
+    test = evaluate(model, data.test.to(dev))
+    return {"test_acc": test["acc"], "test_loss": test["loss"], "params": count_parameters(model), "seconds": seconds}

@@ -57,3 +57,11 @@ def test_cuda_peak_counts_allocator_bytes():
         del x
     assert mem.kind == "cuda allocator"
     assert mem.peak_bytes >= 64 * MiB
+
+
+def test_compare_times_and_measures_each_path():
+    from darts_lite.profiling import compare
+    a, b = torch.randn(64, 64), torch.randn(512, 512)
+    out = compare({"small": lambda: a @ a, "large": lambda: b @ b}, "cpu", warmup=1, repeats=5)
+    assert set(out["seconds"]) == {"small", "large"} and out["seconds"]["large"] > out["seconds"]["small"]
+    assert set(out["peak_mib"]) == {"small", "large"} and out["memory_kind"] in ("cpu peak RSS", "n/a")

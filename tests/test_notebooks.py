@@ -30,6 +30,11 @@ SMALL = {
     "04_dag_dense_blocks": dict(SEEDS=2, IMAGE_SIZE=8, LAYERS=3, BLOCKS=2, WIDTH=16, ROUNDS=2, WEIGHT_STEPS=5,
                                 ARCH_STEPS=2, TRAIN_EPOCHS=2, LAYERS_GRID=[3], BLOCKS_GRID=[2], SKIP_GRID=[0],
                                 Q2_SEEDS=1, STUDY_DAGS=6, STUDY_LAYERS=4, SECOND_IMAGE_SIZE=8, LOCAL_IMAGE_SIZE=4),
+    "05_meta_kernels": dict(BENCH_BATCH=4, BENCH_IMAGE=12, BENCH_CHANNELS=[8], REPEATS=2, IMAGE_SIZE=8, SEEDS=1,
+                            EPOCHS=1, EVAL_EVERY=4, TARGET_ACC=0.3),
+    "06_latency_constrained_search": dict(IMAGE_SIZE=16, WIDTHS=[8, 8], STRIDES=[1, 2], LATENCY_BATCH=2, WARMUP=1,
+                                          REPEATS=3, VALIDATE_SAMPLES=5, EPOCHS=1, BETA_SCALES=[0.0, 4.0],
+                                          BUDGET_FRACTIONS=[0.5], TRAIN_EPOCHS=1, BASELINES=["mobilenet_v3_small"]),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
 NEEDS_HANDS = {"01_data"}
@@ -109,6 +114,12 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         if os.environ.get("HANDS11K_ROOT"):  # Q4 runs on the hand images where they are on disk
             assert results["second_dataset"] == "hands11k"
             assert set(results["q4_rho"]) == {"depth", "edges", "longest_skip"}
+    if path.stem == "05_meta_kernels":
+        assert results["additivity_max_err"] < 1e-12  # one merged convolution equals the three branches
+        assert results["first_step_params_ratio"] > 1 and results["first_step_macs_ratio"] > 1
+    if path.stem == "06_latency_constrained_search":
+        assert results["budgets_met"]  # every derived network fits its latency budget
+        assert -1 <= results["table_rho"] <= 1 and results["table_mape"] >= 0
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189
         assert 0 < results["images_found"] <= 11076

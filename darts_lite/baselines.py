@@ -1,0 +1,40 @@
+"""Hand-made networks from torchvision, untrained, at any input size and number of channels.
+
+`hand_made(name, in_channels, num_classes)` builds a torchvision model (no pretrained weights:
+they are compared under the same training budget as the searched networks). Grey images are
+repeated to the three channels torchvision's first layers expect; every model ends in adaptive
+pooling, so small inputs work for MobileNetV3 and ResNet (a 16x16 image reaches ResNet-18's last
+stage as 1x1); AlexNet and VGG keep fixed pooling stacks and need larger images (`MIN_IMAGE_SIZE`).
+"""
+from __future__ import annotations
+
+import torch.nn as nn
+import torchvision
+
+HAND_MADE = ("mobilenet_v3_small", "resnet18", "alexnet", "vgg11")
+# The smallest square input each one accepts: AlexNet's and VGG's fixed pooling stacks need a map
+# left to pool (measured: AlexNet fails at 32, VGG-11 at 16).
+MIN_IMAGE_SIZE = {"mobilenet_v3_small": 1, "resnet18": 1, "alexnet": 63, "vgg11": 32}
+
+
+class RepeatChannels(nn.Module):
+    """(N, 1, H, W) -> (N, 3, H, W) by repetition; a no-op on 3 channels."""
+
+    def forward(self, x):
+        return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+def hand_made(name: str, in_channels: int, num_classes: int, image_size: int | None = None) -> nn.Module:
+    """An untrained torchvision `name` for `in_channels` (1 or 3) and `num_classes`.
+
+    With `image_size`, a network that cannot take inputs that small is refused with its minimum.
+    """
+    if name not in HAND_MADE:
+        raise ValueError(f"unknown hand-made network {name!r}; choose from {HAND_MADE}")
+    if image_size is not None and image_size < MIN_IMAGE_SIZE[name]:
+        raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]}x{MIN_IMAGE_SIZE[name]}, "
+                         f"got {image_size}; use a larger image_size or another network")
+    if in_channels not in (1, 3):
+        raise ValueError(f"hand-made networks take 1 (repeated) or 3 input channels, got {in_channels}")
+    model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
+    return nn.Sequential(RepeatChannels(), model)

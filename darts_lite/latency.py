@@ -1,0 +1,262 @@
+"""What a candidate network costs: measured latency, MACs, parameters, memory; tables and budgets.
+
+A `CostTable` holds, for every searched layer l and kernel size s, the cost of that layer alone:
+its latency measured on this device (`measure_latency`: warm-up, median of repeats, CUDA
+synchronisation), its multiply-accumulates (`torch.utils.flop_counter`, MACs = FLOPs / 2) and its
+parameters, plus the fixed cost of the rest (stem and head). Then
+
+* a discrete network's predicted cost is  fixed + sum_l table[l, s_l]  (`CostTable.predict`);
+* the supernet's expected cost is differentiable in alpha:
+  E[cost] = fixed + sum_l sum_s softmax(alpha_l)_s table[l, s]   (`CostTable.expected`),
+  the LAT(alpha) of the loss L = CE + beta * LAT(alpha);
+* a budget is kept by a penalty sum_r relu(E[r] / budget_r - 1) during the search and, at the end,
+  by `derive_within_budget`, which trades the layers' kernel sizes down until the derived network
+  fits (so the derived architecture always meets the budget, or the budget is reported unreachable).
+
+`validate_table` samples discrete networks and compares predicted with measured latency
+(Spearman's rho, mean absolute percentage error).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm.auto import tqdm
+
+from .kernel_net import KernelNet, KernelSearchNet, mb_layer
+from .stats import mape, spearman
+
+RESOURCES = ("latency_us", "macs", "params")
+
+
+def device_key(device: torch.device | str) -> str:
+    """A name for the device a table was measured on (tables do not transfer between devices)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu:{platform.machine()}:{torch.get_num_threads()}threads"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch.device | str = "cpu",
+                    warmup: int = 5, repeats: int = 20) -> float:
+    """Median wall time of one inference forward pass in microseconds (eval mode)."""
+    device = torch.device(device)
+    was_training = module.training
+    module = module.to(device).eval()
+    x = torch.randn(*input_shape, device=device)
+    for _ in range(warmup):
+        module(x)
+    times = []
+    for _ in range(max(1, repeats)):
+        _sync(device)
+        start = time.perf_counter()
+        module(x)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    module.train(was_training)
+    return 1e6 * statistics.median(times)
+
+
+def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:
+    """Multiply-accumulates of one forward pass (FLOPs / 2, from torch.utils.flop_counter)."""
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()  # no BatchNorm statistics updated, and a batch of one is fine
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            module(torch.zeros(*input_shape, device=device))
+    finally:
+        module.train(was_training)
+    return int(counter.get_total_flops() // 2)
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def memory_estimate(module: nn.Module, input_shape: Sequence[int], bytes_per_value: int = 4) -> int:
+    """Inference peak memory estimate in bytes: the parameters plus the largest input + output
+    activation pair of any leaf module (what must be alive at once when layers run in sequence)."""
+    peak = [0]
+
+    def hook(mod, inputs, output):
+        size = sum(t.numel() for t in inputs if torch.is_tensor(t)) + output.numel()
+        peak[0] = max(peak[0], size)
+
+    leaves = [m for m in module.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    was_training = module.training
+    try:
+        with torch.no_grad():
+            module.eval()(torch.zeros(*input_shape, device=next(module.parameters()).device))
+    finally:
+        module.train(was_training)
+        for h in handles:
+            h.remove()
+    return bytes_per_value * (count_params(module) + peak[0])
+
+
+def layer_input_shapes(model: KernelSearchNet | KernelNet, input_shape: Sequence[int]) -> list[tuple[int, ...]]:
+    """The shape entering each searched layer, for an input of `input_shape`."""
+    shapes = []
+    # hooked on each layer's first module, the depthwise convolution: the supernet calls it directly
+    handles = [layer[0].register_forward_pre_hook(lambda m, inp: shapes.append(tuple(inp[0].shape)))
+               for layer in model.layers]
+    try:
+        with torch.no_grad():
+            was = model.training
+            model.eval()(torch.zeros(*input_shape, device=next(model.parameters()).device))
+            model.train(was)
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
+
+
+@dataclass
+class CostTable:
+    """Per-layer, per-kernel-size costs of a `KernelSearchNet` on one device and input shape."""
+
+    device: str
+    input_shape: tuple[int, ...]
+    kernel_sizes: tuple[int, ...]
+    costs: dict[str, list[list[float]]]        # resource -> [layer][kernel index]
+    fixed: dict[str, float] = field(default_factory=dict)  # stem + head, per resource
+
+    def tensor(self, resource: str) -> torch.Tensor:
+        if resource not in self.costs:
+            raise KeyError(f"unknown resource {resource!r}; the table has {sorted(self.costs)}")
+        return torch.tensor(self.costs[resource], dtype=torch.float32)
+
+    def predict(self, kernels: Sequence[int]) -> dict[str, float]:
+        """Cost of the discrete network with these kernel sizes: fixed + sum of its layers' entries."""
+        idx = [self.kernel_sizes.index(k) for k in kernels]
+        return {r: self.fixed[r] + sum(self.costs[r][layer][i] for layer, i in enumerate(idx)) for r in self.costs}
+
+    def expected(self, alphas: torch.Tensor) -> dict[str, torch.Tensor]:
+        """E[cost] under softmax(alphas) per layer: differentiable in alphas."""
+        w = torch.softmax(alphas, dim=-1)
+        return {r: self.fixed[r] + (w * self.tensor(r).to(w)).sum() for r in self.costs}
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.__dict__, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: torch.device | str | None = None) -> "CostTable":
+        """Read a saved table; with `device`, refuse one measured on another device."""
+        d = json.loads(Path(path).read_text())
+        table = cls(d["device"], tuple(d["input_shape"]), tuple(d["kernel_sizes"]), d["costs"], d["fixed"])
+        if device is not None and table.device != device_key(device):
+            raise ValueError(f"{path} was measured on {table.device}, not on {device_key(device)}: "
+                             "latencies do not transfer between devices; build a table here")
+        return table
+
+
+def build_cost_table(model: KernelSearchNet, input_shape: Sequence[int], device: torch.device | str = "cpu",
+                     warmup: int = 5, repeats: int = 20, progress: bool = True) -> CostTable:
+    """Measure every candidate (layer, kernel size) of `model` at its input shape on `device`."""
+    device = torch.device(device)
+    shapes = layer_input_shapes(model, input_shape)
+    costs = {r: [] for r in RESOURCES}
+    bar = tqdm(total=len(shapes) * len(model.kernel_sizes), desc="profile candidates", disable=not progress)
+    for shape, C_out, stride in zip(shapes, model.widths, model.strides):
+        C = shape[1]
+        rows = {r: [] for r in RESOURCES}
+        for k in model.kernel_sizes:
+            layer = mb_layer(nn.Conv2d(C, C, k, stride, k // 2, groups=C, bias=False), C, C_out).to(device)
+            rows["latency_us"].append(measure_latency(layer, shape, device, warmup, repeats))
+            rows["macs"].append(float(count_macs(layer, shape)))
+            rows["params"].append(float(count_params(layer)))
+            bar.update(1)
+        for r in RESOURCES:
+            costs[r].append(rows[r])
+    bar.close()
+    head_shape = (input_shape[0], model.widths[-1], *_spatial_after(model, input_shape))
+    fixed_parts = [(model.stem, tuple(input_shape)), (model.head, head_shape)]
+    fixed = {"latency_us": 0.0, "macs": 0.0, "params": 0.0}
+    for part, shape in fixed_parts:
+        part = part.to(device)
+        fixed["latency_us"] += measure_latency(part, shape, device, warmup, repeats)
+        fixed["macs"] += float(count_macs(part, shape))
+        fixed["params"] += float(count_params(part))
+    return CostTable(device_key(device), tuple(input_shape), tuple(model.kernel_sizes), costs, fixed)
+
+
+def _spatial_after(model, input_shape) -> tuple[int, int]:
+    h, w = input_shape[-2:]
+    for s in model.strides:
+        h, w = (h + s - 1) // s, (w + s - 1) // s
+    return h, w
+
+
+def budget_penalty(expected: dict[str, torch.Tensor], budgets: dict[str, float]) -> torch.Tensor:
+    """sum_r relu(E[r] / budget_r - 1) over the resources with a budget (> 0)."""
+    terms = [torch.relu(expected[r] / b - 1) for r, b in budgets.items() if b and b > 0]
+    return sum(terms) if terms else torch.zeros(())
+
+
+def derive_within_budget(alphas: torch.Tensor, table: CostTable, budgets: dict[str, float]) -> tuple[int, ...]:
+    """The largest-alpha kernel per layer, traded down until every budget is met.
+
+    While a budget is exceeded, the layer whose next-cheaper kernel loses the least alpha per unit
+    of the most-exceeded resource saved moves to that kernel. Raises ValueError if even the
+    cheapest network exceeds a budget.
+    """
+    budgets = {r: b for r, b in budgets.items() if b and b > 0}
+    unknown = set(budgets) - set(table.costs)
+    if unknown:
+        raise ValueError(f"no costs for {sorted(unknown)} in the table; known: {sorted(table.costs)}")
+    a = alphas.detach().cpu()
+    choice = a.argmax(1).tolist()
+    while True:
+        cost = table.predict([table.kernel_sizes[i] for i in choice])
+        over = {r: cost[r] / b for r, b in budgets.items() if cost[r] > b}
+        if not over:
+            return tuple(table.kernel_sizes[i] for i in choice)
+        r = max(over, key=over.get)
+        best, best_score = None, None
+        for layer, i in enumerate(choice):
+            cheaper = [j for j in range(len(table.kernel_sizes)) if table.costs[r][layer][j] < table.costs[r][layer][i]]
+            if not cheaper:
+                continue
+            j = max(cheaper, key=lambda j: table.costs[r][layer][j])  # the next cheaper option
+            score = float(a[layer, i] - a[layer, j]) / (table.costs[r][layer][i] - table.costs[r][layer][j])
+            if best_score is None or score < best_score:
+                best, best_score = (layer, j), score
+        if best is None:
+            raise ValueError(f"the {r} budget {budgets[r]:.4g} is unreachable: the cheapest network costs "
+                             f"{cost[r]:.4g}; raise the budget or shrink the network")
+        choice[best[0]] = best[1]
+
+
+def validate_table(table: CostTable, model: KernelSearchNet, samples: int = 20, seed: int = 0,
+                   device: torch.device | str = "cpu", warmup: int = 5, repeats: int = 20,
+                   progress: bool = True) -> dict:
+    """Predicted vs measured latency of `samples` random discrete networks: rows, rho, MAPE."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for _ in tqdm(range(samples), desc="validate table", disable=not progress):
+        idx = torch.randint(len(table.kernel_sizes), (len(model.widths),), generator=g).tolist()
+        kernels = tuple(table.kernel_sizes[i] for i in idx)
+        net = model.derive(kernels).to(device)
+        rows.append({"kernels": kernels, "predicted_us": table.predict(kernels)["latency_us"],
+                     "measured_us": measure_latency(net, table.input_shape, device, warmup, repeats)})
+    pred, meas = [r["predicted_us"] for r in rows], [r["measured_us"] for r in rows]
+    return {"rows": rows, "spearman": spearman(pred, meas, seed=seed), "mape": mape(pred, meas)}

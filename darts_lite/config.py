@@ -196,12 +196,13 @@ class KernelSearchConfig(_Config):
     kernel_sizes: tuple[int, ...] = (3, 5, 7)
     stem_channels: int = 16
     stem_kernel: int = 11            # the depthwise separable first step
+    depthwise: bool = True           # searched layers: depthwise + 1x1 (True) or full convolutions (False)
     merged: bool = True              # one convolution per meta-kernel (False: one per kernel size)
     epochs: int = 4
     batch_size: int = 64
     w_lr: float = 3e-3               # Adam on the weights
     arch_lr: float = 1e-2            # Adam on the alphas
-    alpha_init_std: float = 1.0      # random alpha initialisation, as in the design
+    alpha_init_std: float = 1e-3     # random alpha initialisation (small: no size favoured at the start)
     latency_weight: float = 0.0      # beta of L = CE + beta * LAT(alpha), LAT in microseconds
     latency_budget_us: float = 0.0   # budgets (0: none): expected cost kept under them by a penalty,
     macs_budget: float = 0.0         # and the derived network traded down until it fits

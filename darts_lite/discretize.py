@@ -14,10 +14,10 @@ from typing import Sequence
 
 import torch
 
-from .data import Split, iterate_batches
+from .data import Split
 from .genotypes import Gene, Genotype, edge_index
 from .supernet import SearchNetwork
-from .train import evaluate
+from .train import evaluate, recalibrate_bn  # noqa: F401 (re-exported)
 
 
 def discrete_weights(genotype: Genotype, primitives: Sequence[str], nodes: int) -> dict[str, torch.Tensor]:
@@ -53,21 +53,6 @@ class DiscretizedSupernet(torch.nn.Module):
 
 
 @torch.no_grad()
-def recalibrate_bn(net: torch.nn.Module, split: Split, batch_size: int = 256) -> torch.nn.Module:
-    """Recompute every BatchNorm's running statistics of `net` on `split` (no gradient step)."""
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative average over the batches
-    was_training = net.training
-    net.train()
-    device = next(net.parameters()).device
-    for X, _ in iterate_batches(split, batch_size, shuffle=False):
-        net(X.to(device))
-    net.train(was_training)
-    return net
-
-
 @torch.no_grad()
 def evaluate_discretized(model: SearchNetwork, genotype: Genotype | None, split: Split,
                          batch_size: int = 256, recalibrate: Split | None = None) -> dict[str, float]:

@@ -1,8 +1,10 @@
 """Networks whose searched choice is the kernel size of each layer (notebooks 05 and 06).
 
-The design: a cheap first step (`DepthwiseSeparable` 11x11 on the image), then L inverted-bottleneck
-style layers, each a depthwise convolution whose kernel size is searched, BatchNorm + ReLU, a 1x1
-convolution to the layer's width, BatchNorm + ReLU; global average pooling and a linear classifier.
+The design: a cheap first step (`DepthwiseSeparable` 11x11 on the image), then L layers whose
+kernel size is searched, global average pooling and a linear classifier. A layer is either
+(`depthwise=True`) a depthwise convolution, BatchNorm + ReLU, a 1x1 convolution to the layer's
+width, BatchNorm + ReLU (MobileNet style), or (`depthwise=False`) a full convolution to the
+layer's width, BatchNorm + ReLU.
 
 * `KernelSearchNet`: each depthwise convolution is a `MetaKernelConv` over `kernel_sizes`, weighted
   by the row `alphas[l]` (softmax), and costs one convolution (`merged=True`) or one per size
@@ -27,6 +29,16 @@ def mb_layer(depthwise: nn.Module, C_in: int, C_out: int) -> nn.Sequential:
                          nn.BatchNorm2d(C_out), nn.ReLU())
 
 
+def searched_layer(conv: nn.Module, C_in: int, C_out: int, depthwise: bool) -> nn.Sequential:
+    """The layer around the searched convolution `conv` (its first module, in both styles)."""
+    return mb_layer(conv, C_in, C_out) if depthwise else nn.Sequential(conv, nn.BatchNorm2d(C_out), nn.ReLU())
+
+
+def plain_conv(C_in: int, C_out: int, kernel: int, stride: int, depthwise: bool) -> nn.Conv2d:
+    return nn.Conv2d(C_in, C_in if depthwise else C_out, kernel, stride, kernel // 2,
+                     groups=C_in if depthwise else 1, bias=False)
+
+
 def check_spec(widths: Sequence[int], strides: Sequence[int]) -> None:
     if len(widths) != len(strides) or not widths:
         raise ValueError(f"widths and strides need one entry per layer, got {list(widths)} and {list(strides)}")
@@ -36,27 +48,30 @@ def check_spec(widths: Sequence[int], strides: Sequence[int]) -> None:
 
 class _Base(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, widths: Sequence[int], strides: Sequence[int],
-                 stem_channels: int, stem_kernel: int):
+                 stem_channels: int, stem_kernel: int, depthwise: bool):
         super().__init__()
         check_spec(widths, strides)
-        self.widths, self.strides = tuple(widths), tuple(strides)
+        self.widths, self.strides, self.depthwise = tuple(widths), tuple(strides), depthwise
         self.stem = DepthwiseSeparable(in_channels, stem_channels, stem_kernel)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(self.widths[-1], num_classes))
         self.channels_in = (stem_channels, *self.widths[:-1])
+
+    def candidate_layer(self, layer: int, kernel: int) -> nn.Sequential:
+        """Layer `layer` of the discrete network with a `kernel` x `kernel` convolution (fresh weights)."""
+        C_in, C_out, stride = self.channels_in[layer], self.widths[layer], self.strides[layer]
+        return searched_layer(plain_conv(C_in, C_out, kernel, stride, self.depthwise), C_in, C_out, self.depthwise)
 
 
 class KernelNet(_Base):
     """The discrete network: layer l uses a `kernels[l]` x `kernels[l]` depthwise convolution."""
 
     def __init__(self, in_channels: int, num_classes: int, kernels: Sequence[int], widths=(16, 24, 32),
-                 strides=(1, 2, 2), stem_channels: int = 16, stem_kernel: int = 11):
-        super().__init__(in_channels, num_classes, widths, strides, stem_channels, stem_kernel)
+                 strides=(1, 2, 2), stem_channels: int = 16, stem_kernel: int = 11, depthwise: bool = True):
+        super().__init__(in_channels, num_classes, widths, strides, stem_channels, stem_kernel, depthwise)
         if len(kernels) != len(self.widths):
             raise ValueError(f"one kernel size per layer: {len(self.widths)} layers, got {list(kernels)}")
         self.kernels = tuple(int(k) for k in kernels)
-        self.layers = nn.ModuleList(
-            mb_layer(nn.Conv2d(c, c, k, s, k // 2, groups=c, bias=False), c, w)
-            for c, w, s, k in zip(self.channels_in, self.widths, self.strides, self.kernels))
+        self.layers = nn.ModuleList(self.candidate_layer(i, k) for i, k in enumerate(self.kernels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -70,11 +85,12 @@ class KernelSearchNet(_Base):
 
     def __init__(self, in_channels: int, num_classes: int, widths=(16, 24, 32), strides=(1, 2, 2),
                  kernel_sizes=(3, 5, 7), stem_channels: int = 16, stem_kernel: int = 11, merged: bool = True,
-                 alpha_init_std: float = 1e-3):
-        super().__init__(in_channels, num_classes, widths, strides, stem_channels, stem_kernel)
+                 alpha_init_std: float = 1e-3, depthwise: bool = True):
+        super().__init__(in_channels, num_classes, widths, strides, stem_channels, stem_kernel, depthwise)
         self.kernel_sizes, self.merged = tuple(kernel_sizes), merged
         self.layers = nn.ModuleList(
-            mb_layer(MetaKernelConv(c, c, self.kernel_sizes, s, depthwise=True), c, w)
+            searched_layer(MetaKernelConv(c, c if depthwise else w, self.kernel_sizes, s, depthwise=depthwise),
+                           c, w, depthwise)
             for c, w, s in zip(self.channels_in, self.widths, self.strides))
         self.alphas = nn.Parameter(alpha_init_std * torch.randn(len(self.widths), len(self.kernel_sizes)))
 
@@ -100,4 +116,4 @@ class KernelSearchNet(_Base):
         """A fresh `KernelNet` of the chosen kernel sizes (default: the largest alphas), same sizes otherwise."""
         stem_conv = self.stem.op[0]
         return KernelNet(stem_conv.in_channels, self.head[-1].out_features, kernels or self.kernels(), self.widths,
-                         self.strides, self.stem.op[3].out_channels, stem_conv.kernel_size[0])
+                         self.strides, self.stem.op[3].out_channels, stem_conv.kernel_size[0], self.depthwise)

@@ -46,7 +46,8 @@ class KernelSearchResult:
 
 def build_supernet(config: KernelSearchConfig, data: DataSplits) -> KernelSearchNet:
     return KernelSearchNet(data.in_channels, data.num_classes, config.widths, config.strides, config.kernel_sizes,
-                           config.stem_channels, config.stem_kernel, config.merged, config.alpha_init_std)
+                           config.stem_channels, config.stem_kernel, config.merged, config.alpha_init_std,
+                           config.depthwise)
 
 
 def steps_to_reach(curve: list[tuple[int, float]], target: float) -> int | None:

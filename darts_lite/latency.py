@@ -9,6 +9,7 @@ parameters, plus the fixed cost of the rest (stem and head). Then
 * the supernet's expected cost is differentiable in alpha:
   E[cost] = fixed + sum_l sum_s softmax(alpha_l)_s table[l, s]   (`CostTable.expected`),
   the LAT(alpha) of the loss L = CE + beta * LAT(alpha);
+* `measure_latencies` times several networks in alternation, for comparisons within one run;
 * a budget is kept by a penalty sum_r relu(E[r] / budget_r - 1) during the search and, at the end,
   by `derive_within_budget`, which trades the layers' kernel sizes down until the derived network
   fits (so the derived architecture always meets the budget, or the budget is reported unreachable).
@@ -31,7 +32,7 @@ import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
-from .kernel_net import KernelNet, KernelSearchNet, mb_layer
+from .kernel_net import KernelNet, KernelSearchNet
 from .stats import mape, spearman
 
 RESOURCES = ("latency_us", "macs", "params")
@@ -69,6 +70,34 @@ def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch
         times.append(time.perf_counter() - start)
     module.train(was_training)
     return 1e6 * statistics.median(times)
+
+
+@torch.no_grad()
+def measure_latencies(modules: dict[str, nn.Module], input_shape: Sequence[int], device: torch.device | str = "cpu",
+                      warmup: int = 5, repeats: int = 20) -> dict[str, float]:
+    """Median inference latency (us) of several networks, measured in alternation.
+
+    One forward pass of each network in turn, `repeats` rounds: a slow phase of the machine
+    (another process, frequency scaling) then hits all of them alike instead of one of them.
+    """
+    device = torch.device(device)
+    x = torch.randn(*input_shape, device=device)
+    states = {name: m.training for name, m in modules.items()}
+    nets = {name: m.to(device).eval() for name, m in modules.items()}
+    for _ in range(warmup):
+        for net in nets.values():
+            net(x)
+    times = {name: [] for name in nets}
+    for _ in range(max(1, repeats)):
+        for name, net in nets.items():
+            _sync(device)
+            start = time.perf_counter()
+            net(x)
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    for name, m in modules.items():
+        m.train(states[name])
+    return {name: 1e6 * statistics.median(t) for name, t in times.items()}
 
 
 def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:
@@ -176,11 +205,10 @@ def build_cost_table(model: KernelSearchNet, input_shape: Sequence[int], device:
     shapes = layer_input_shapes(model, input_shape)
     costs = {r: [] for r in RESOURCES}
     bar = tqdm(total=len(shapes) * len(model.kernel_sizes), desc="profile candidates", disable=not progress)
-    for shape, C_out, stride in zip(shapes, model.widths, model.strides):
-        C = shape[1]
+    for index, shape in enumerate(shapes):
         rows = {r: [] for r in RESOURCES}
         for k in model.kernel_sizes:
-            layer = mb_layer(nn.Conv2d(C, C, k, stride, k // 2, groups=C, bias=False), C, C_out).to(device)
+            layer = model.candidate_layer(index, k).to(device)
             rows["latency_us"].append(measure_latency(layer, shape, device, warmup, repeats))
             rows["macs"].append(float(count_macs(layer, shape)))
             rows["params"].append(float(count_params(layer)))

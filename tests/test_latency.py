@@ -10,10 +10,11 @@ from darts_lite.latency import CostTable, budget_penalty, derive_within_budget
 SHAPE = (2, 1, 12, 12)
 
 
-@pytest.fixture(scope="module")
-def supernet():
+@pytest.fixture(scope="module", params=[True, False], ids=["depthwise", "full"])
+def supernet(request):
     torch.manual_seed(0)
-    return KernelSearchNet(1, 3, widths=(4, 6), strides=(1, 2), kernel_sizes=(3, 5, 7), stem_channels=4, stem_kernel=5)
+    return KernelSearchNet(1, 3, widths=(4, 6), strides=(1, 2), kernel_sizes=(3, 5, 7), stem_channels=4, stem_kernel=5,
+                           depthwise=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,11 @@ def test_kernel_net_spec_is_checked():
         KernelNet(1, 2, (3,), widths=(4, 4), strides=(1, 1))
     with pytest.raises(ValueError, match="strides"):
         KernelNet(1, 2, (3, 3), widths=(4, 4), strides=(1, 3))
+
+
+def test_measure_latencies_times_every_network_and_restores_modes():
+    small, big = nn.Conv2d(8, 8, 3, padding=1), nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(8)])
+    big.train()
+    out = latency.measure_latencies({"small": small, "big": big}, (16, 8, 32, 32), warmup=2, repeats=9)
+    assert set(out) == {"small", "big"} and out["big"] > 2 * out["small"]  # 8x the work
+    assert big.training

@@ -33,7 +33,7 @@ SMALL = {
     "05_meta_kernels": dict(BENCH_BATCH=4, BENCH_IMAGE=12, BENCH_CHANNELS=[8], REPEATS=2, IMAGE_SIZE=8, SEEDS=1,
                             EPOCHS=1, EVAL_EVERY=4, TARGET_ACC=0.3),
     "06_latency_constrained_search": dict(IMAGE_SIZE=16, WIDTHS=[8, 8], STRIDES=[1, 2], LATENCY_BATCH=2, WARMUP=1,
-                                          REPEATS=3, VALIDATE_SAMPLES=5, EPOCHS=1, BETA_SCALES=[0.0, 4.0],
+                                          REPEATS=3, VALIDATE_SAMPLES=5, EPOCHS=1, BETA_SCALES=[0.0, 1.0],
                                           BUDGET_FRACTIONS=[0.5], TRAIN_EPOCHS=1, BASELINES=["mobilenet_v3_small"]),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).

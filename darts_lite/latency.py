@@ -9,7 +9,7 @@ parameters, plus the fixed cost of the rest (stem and head). Then
 * the supernet's expected cost is differentiable in alpha:
   E[cost] = fixed + sum_l sum_s softmax(alpha_l)_s table[l, s]   (`CostTable.expected`),
   the LAT(alpha) of the loss L = CE + beta * LAT(alpha);
-* `measure_latencies` times several networks in alternation, for comparisons within one run;
+* `measure_latencies` times several networks in alternating rounds, for comparisons within one run;
 * a budget is kept by a penalty sum_r relu(E[r] / budget_r - 1) during the search and, at the end,
   by `derive_within_budget`, which trades the layers' kernel sizes down until the derived network
   fits (so the derived architecture always meets the budget, or the budget is reported unreachable).
@@ -74,27 +74,28 @@ def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch
 
 @torch.no_grad()
 def measure_latencies(modules: dict[str, nn.Module], input_shape: Sequence[int], device: torch.device | str = "cpu",
-                      warmup: int = 5, repeats: int = 20) -> dict[str, float]:
-    """Median inference latency (us) of several networks, measured in alternation.
+                      warmup: int = 3, repeats: int = 20, rounds: int = 5) -> dict[str, float]:
+    """Median inference latency (us) of several networks, measured in alternating rounds.
 
-    One forward pass of each network in turn, `repeats` rounds: a slow phase of the machine
-    (another process, frequency scaling) then hits all of them alike instead of one of them.
+    In each of `rounds` rounds every network in turn gets `warmup` untimed passes (its caches hot
+    again, as when one network serves requests) and `repeats // rounds` timed ones. A slow phase of
+    the machine (another process, frequency scaling) then hits all networks alike.
     """
     device = torch.device(device)
     x = torch.randn(*input_shape, device=device)
     states = {name: m.training for name, m in modules.items()}
     nets = {name: m.to(device).eval() for name, m in modules.items()}
-    for _ in range(warmup):
-        for net in nets.values():
-            net(x)
     times = {name: [] for name in nets}
-    for _ in range(max(1, repeats)):
+    for _ in range(max(1, rounds)):
         for name, net in nets.items():
-            _sync(device)
-            start = time.perf_counter()
-            net(x)
-            _sync(device)
-            times[name].append(time.perf_counter() - start)
+            for _ in range(warmup):
+                net(x)
+            for _ in range(max(1, repeats // rounds)):
+                _sync(device)
+                start = time.perf_counter()
+                net(x)
+                _sync(device)
+                times[name].append(time.perf_counter() - start)
     for name, m in modules.items():
         m.train(states[name])
     return {name: 1e6 * statistics.median(t) for name, t in times.items()}

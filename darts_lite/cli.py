@@ -1,4 +1,4 @@
-"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo,dag-search}`.
+"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo,dag-search,run}`.
 
 A thin shell over the functions the notebooks call: every option is a field
 of `SearchConfig`, `TrainConfig` or `DAGSearchConfig` (same name, dashes for underscores), and
@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default: runs/<name>)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     p.add_argument("--train-epochs", type=int, default=10, help="standalone training epochs (default: 10; 0 skips)")
+
+    p = sub.add_parser("run", help="the whole application from one config file: search, retrain, baselines, "
+                                   "result table (run it again to continue after an interruption)")
+    p.add_argument("config", help='JSON file with "experiment", "search" and "train" sections')
+    p.add_argument("--out", help="run directory (default: runs/<experiment name>)")
     return parser
 
 
@@ -222,5 +227,15 @@ def _dag_search(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from .experiment import load_config, run_experiment
+    exp, search_config, train_config = load_config(args.config)
+    out = run_experiment(exp, search_config, train_config, run_dir=args.out)
+    run_dir = Path(args.out) if args.out else Path("runs") / exp.name
+    print((run_dir / "results.md").read_text())
+    print(f"rows: {run_dir / 'rows.jsonl'} ({len(out['rows'])}); table: {run_dir / 'results.csv'}")
+    return 0
+
+
 _COMMANDS = {"search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot, "demo": _demo,
-             "dag-search": _dag_search}
+             "dag-search": _dag_search, "run": _run}

@@ -201,3 +201,15 @@ def count_architectures(nodes: int = 4, n_ops: int = 7, k: int = 2) -> int:
     for i in range(nodes):
         total *= comb(2 + i, k) * n_ops ** k
     return total
+
+
+def random_genotype(generator: torch.Generator, primitives: Sequence[str] = PRIMITIVES, nodes: int = 4,
+                    multiplier: int | None = None) -> Genotype:
+    """A genotype drawn at random from the search space: the top-2 rule on i.i.d. normal alphas.
+
+    With i.i.d. alphas every choice of two input edges per node, and every operation on them,
+    is equally likely: the random-search baseline of the same space.
+    """
+    shape = (num_edges(nodes), len(primitives))
+    alphas = {kind: torch.randn(shape, generator=generator) for kind in ("normal", "reduce")}
+    return derive_genotype(alphas, primitives, multiplier)

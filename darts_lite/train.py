@@ -30,7 +30,7 @@ from .utils import count_parameters, get_device, set_seed
 class TrainResult:
     """A retrained network, its per-epoch history and its test metrics."""
 
-    model: Network
+    model: nn.Module
     history: list[dict]
     test: dict[str, float]
     run_dir: Path
@@ -64,11 +64,22 @@ def train_network(genotype: Genotype, config: TrainConfig, data: DataSplits,
                   run_dir: str | Path = "runs/train", resume: bool = False, progress: bool = True,
                   callback: Callable[[dict], None] | None = None) -> TrainResult:
     """Train the derived network from scratch on search_train + search_val, test on `data.test`."""
+    set_seed(config.seed)
+    model = build_network(genotype, config, data)
+    return train_model(model, config, data, run_dir, resume, progress, callback)
+
+
+def train_model(model: nn.Module, config: TrainConfig, data: DataSplits, run_dir: str | Path = "runs/train",
+                resume: bool = False, progress: bool = True,
+                callback: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train any classifier as `train_network` trains a derived one: same schedule, checkpoints, resume.
+
+    Used for the hand-made baselines, so that every network of a comparison gets the same budget.
+    """
     run_dir = Path(run_dir)
     path = run_dir / "train_checkpoint.pt"
     device = get_device(config.device)
-    set_seed(config.seed)
-    model = build_network(genotype, config, data).to(device)
+    model = model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                           weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.epochs, eta_min=config.lr_min)

@@ -237,3 +237,16 @@ def test_derive_agrees_with_reference(ref):
         assert ours.normal == tuple(map(tuple, theirs.normal)), trial
         assert ours.reduce == tuple(map(tuple, theirs.reduce)), trial
         assert list(ours.normal_concat) == list(theirs.normal_concat)
+
+
+def test_random_genotypes_are_valid_varied_and_seeded():
+    import torch
+    from darts_lite.genotypes import random_genotype, validate
+    draws = [random_genotype(torch.Generator().manual_seed(s)) for s in range(30)]
+    for g in draws:
+        validate(g)
+        assert all(op != "none" for op, _ in g.normal + g.reduce)
+    assert len({g.normal for g in draws}) == 30  # 30 draws from ~10^9 cells: all distinct
+    assert random_genotype(torch.Generator().manual_seed(3)) == draws[3]
+    ops = {op for g in draws for op, _ in g.normal}
+    assert len(ops) >= 6  # every non-none operation shows up

@@ -1,0 +1,280 @@
+"""The application end to end: search, retrain and compare on one dataset, described by ONE config file.
+
+`python -m darts_lite run CONFIG.json` (and notebook 07) runs, for every split seed:
+
+1. the data (11K Hands by default: gender, subject-disjoint, dorsal / palmar / both);
+2. a DARTS search and the retraining of its genotype from scratch;
+3. the baselines under the same `TrainConfig` budget: hand-made torchvision networks and
+   random genotypes of the same search space (`genotypes.random_genotype`);
+4. their test metrics: accuracy, balanced accuracy, confusion matrix, accuracy per aspect.
+
+Every model's row is appended to `runs/<name>/rows.jsonl` as soon as it is done; the searches
+and trainings checkpoint every epoch. Run the same command again after an interruption (a
+Colab disconnect): finished rows are kept, the interrupted training resumes from its checkpoint,
+so the result equals an uninterrupted run. At the end `results.csv` and `results.md` hold the
+table: model, parameters, MACs, measured latency (CPU, and GPU where present), accuracy and
+balanced accuracy mean +- std over splits, and search cost in hours.
+
+The config file: {"experiment": {...ExperimentConfig...}, "search": {...SearchConfig...},
+"train": {...TrainConfig...}}; a missing section takes the defaults.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+
+from .baselines import hand_made
+from .config import ConfigError, SearchConfig, TrainConfig, _check, _Config
+from .data import DataSplits, load_dataset
+from .genotypes import Genotype, random_genotype
+from .latency import count_macs, count_params, measure_latencies
+from .search import search
+from .stats import mean_std
+from .train import build_network, train_model
+from .utils import set_seed
+
+
+@dataclass
+class ExperimentConfig(_Config):
+    """What `run_experiment` compares, on which data; search and training have their own configs."""
+
+    name: str = "hand_gender"        # run directory: runs/<name>/
+    dataset: str = "hands11k"        # "hands11k" (the application), or any registered dataset (tests: digits)
+    aspect: str = "both"             # hands11k: "dorsal", "palmar" or "both"
+    protocol: str = "subject"        # hands11k: "subject" or "official" (per aspect)
+    image_size: int = 32
+    data_root: str | None = None
+    splits: int = 2                  # split seeds: 0 .. splits-1 (mean +- std over them)
+    baselines: tuple[str, ...] = ("mobilenet_v3_small", "resnet18", "random")
+    random_genotypes: int = 2        # random genotypes per split in the "random" baseline
+    latency_batch: int = 1           # images per timed forward pass
+
+    def __post_init__(self):
+        self.baselines = tuple(self.baselines)
+        _check(self, {"image_size": (4, None), "splits": (1, None), "random_genotypes": (1, None),
+                      "latency_batch": (1, None)})
+        if self.aspect not in ("dorsal", "palmar", "both"):
+            raise ConfigError(f"ExperimentConfig.aspect must be 'dorsal', 'palmar' or 'both', got {self.aspect!r}")
+        from .baselines import HAND_MADE
+        unknown = [b for b in self.baselines if b not in (*HAND_MADE, "random")]
+        if unknown:
+            raise ConfigError(f"unknown baselines {unknown}; choose from {(*HAND_MADE, 'random')}")
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"ExperimentConfig.name must be a plain directory name, got {self.name!r}")
+
+
+def load_config(path: str | Path) -> tuple[ExperimentConfig, SearchConfig, TrainConfig]:
+    """The three configs of a run file (sections "experiment", "search", "train")."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    try:
+        d = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON: {e}") from e
+    unknown = sorted(set(d) - {"experiment", "search", "train"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {unknown}; use 'experiment', 'search' and 'train'")
+    return (ExperimentConfig.from_dict(d.get("experiment", {})), SearchConfig.from_dict(d.get("search", {})),
+            TrainConfig.from_dict(d.get("train", {})))
+
+
+def load_split(exp: ExperimentConfig, seed: int) -> DataSplits:
+    if exp.dataset != "hands11k":
+        return load_dataset(exp.dataset, image_size=exp.image_size, root=exp.data_root, seed=seed)
+    return load_dataset("hands11k", image_size=exp.image_size, root=exp.data_root, seed=seed,
+                        aspect=None if exp.aspect == "both" else exp.aspect, protocol=exp.protocol, verbose=False)
+
+
+def test_aspects(exp: ExperimentConfig, seed: int, n: int) -> list[str] | None:
+    """The aspect (dorsal / palmar) of every test image, in test order (hands11k only)."""
+    if exp.dataset != "hands11k":
+        return None
+    from .data.hands11k import hands11k_splits
+    records = hands11k_splits(exp.data_root, seed, None if exp.aspect == "both" else exp.aspect,
+                              protocol=exp.protocol, verbose=False)["test"]
+    return [r.aspect for r in records] if len(records) == n else None  # unreadable images were dropped
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(X[i:i + batch_size].to(device)) for i in range(0, len(X), batch_size)]
+    logits = torch.cat([o[0] if isinstance(o, tuple) else o for o in out])
+    return logits.argmax(1).cpu().numpy()
+
+
+def test_metrics(model: torch.nn.Module, data: DataSplits, aspects: list[str] | None) -> dict:
+    """Accuracy, balanced accuracy, confusion matrix and per-aspect accuracy on the test split."""
+    y, pred = data.test.y.numpy(), predict(model, data.test.X)
+    out = {"acc": float((pred == y).mean()), "balanced_acc": float(balanced_accuracy_score(y, pred)),
+           "confusion": confusion_matrix(y, pred, labels=list(range(data.num_classes))).tolist()}
+    if aspects is not None:
+        a = np.array(aspects)
+        out["acc_per_aspect"] = {asp: float((pred[a == asp] == y[a == asp]).mean()) for asp in sorted(set(aspects))}
+    return out
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _append(path: Path, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_config: TrainConfig,
+                   run_dir: str | Path | None = None, progress: bool = True,
+                   callback: Callable[[dict], None] | None = None) -> dict:
+    """Run (or continue) every split and model of the experiment; returns {"rows", "table"}.
+
+    `callback` is passed to every search and training loop (per step; `info["stop"]()` interrupts
+    as Ctrl-C does).
+    """
+    run_dir = Path(run_dir or Path("runs") / exp.name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps({"experiment": exp.to_dict(), "search": search_config.to_dict(),
+                                                     "train": train_config.to_dict()}, indent=2) + "\n")
+    rows_path = run_dir / "rows.jsonl"
+    done = {(r["split"], r["model"]) for r in _rows(rows_path)}
+    for seed in range(exp.splits):
+        data = load_split(exp, seed)
+        aspects = test_aspects(exp, seed, len(data.test))
+        jobs = _jobs(exp, search_config, train_config, data, seed, run_dir / f"split{seed}", progress, callback)
+        for model_name, job in jobs:
+            if (seed, model_name) in done:
+                continue
+            row = {"split": seed, "model": model_name, **job(), }
+            model = row.pop("_model")
+            row.update(test_metrics(model, data, aspects))
+            row["params"] = count_params(model)
+            row["macs"] = count_macs(model, (1, data.in_channels, data.image_size, data.image_size))
+            torch.save(model.state_dict(), run_dir / f"split{seed}" / f"{model_name}.pt")
+            _append(rows_path, row)
+    rows = _rows(rows_path)
+    table = results_table(rows, exp, search_config, train_config, data, run_dir)
+    return {"rows": rows, "table": table}
+
+
+def _jobs(exp, search_config, train_config, data, seed, split_dir: Path, progress, callback):
+    """(model name, function returning its row with the trained model under "_model") for one split."""
+    tcfg = train_config.replace(seed=seed)
+
+    def darts():
+        scfg = search_config.replace(seed=seed, name=f"{exp.name}_split{seed}")
+        found = search(scfg, data, run_dir=split_dir / "darts_search", resume=True, progress=progress,
+                       callback=callback)
+        found.genotype.save(split_dir / "darts_genotype.json")
+        trained = _train_genotype(found.genotype, tcfg, data, split_dir / "darts_train", progress, callback)
+        return {"_model": trained.model, "genotype": str(found.genotype),
+                "search_seconds": sum(h["seconds"] for h in found.history), **_train_cost(trained)}
+
+    def random_job(k: int):
+        def job():
+            g = torch.Generator().manual_seed(1_000 * seed + k)
+            genotype = random_genotype(g, search_config.primitives, search_config.nodes, search_config.multiplier)
+            trained = _train_genotype(genotype, tcfg, data, split_dir / f"random{k}_train", progress, callback)
+            return {"_model": trained.model, "genotype": str(genotype), "search_seconds": 0.0, **_train_cost(trained)}
+        return job
+
+    def hand_job(name: str):
+        def job():
+            set_seed(seed)
+            model = hand_made(name, data.in_channels, data.num_classes, data.image_size)
+            trained = train_model(model, tcfg, data, split_dir / f"{name}_train", resume=True, progress=progress,
+                                  callback=callback)
+            return {"_model": trained.model, "search_seconds": 0.0, **_train_cost(trained)}
+        return job
+
+    jobs = [("darts", darts)]
+    for name in exp.baselines:
+        if name == "random":
+            jobs += [(f"random{k}", random_job(k)) for k in range(exp.random_genotypes)]
+        else:
+            jobs.append((name, hand_job(name)))
+    return jobs
+
+
+def _train_genotype(genotype: Genotype, config: TrainConfig, data: DataSplits, run_dir: Path, progress: bool,
+                    callback=None):
+    set_seed(config.seed)
+    return train_model(build_network(genotype, config, data), config, data, run_dir, resume=True, progress=progress,
+                       callback=callback)
+
+
+def _train_cost(trained) -> dict:
+    return {"train_seconds": sum(h["seconds"] for h in trained.history)}
+
+
+def results_table(rows: list[dict], exp: ExperimentConfig, search_config: SearchConfig, train_config: TrainConfig,
+                  data: DataSplits, run_dir: Path) -> list[dict]:
+    """One line per model (random genotypes pooled): write results.csv and results.md, return the lines."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault("random genotype" if r["model"].startswith("random") else r["model"], []).append(r)
+    shape = (exp.latency_batch, data.in_channels, data.image_size, data.image_size)
+    nets = {}
+    for name, rs in groups.items():  # one trained instance per model for the latency measurement
+        r = rs[0]
+        nets[name] = _rebuild(r, exp, search_config, train_config, data, run_dir)
+    lat_cpu = measure_latencies({k: v.cpu() for k, v in nets.items()}, shape, "cpu", warmup=3, repeats=20)
+    lat_gpu = measure_latencies({k: v.cuda() for k, v in nets.items()}, shape, "cuda", warmup=3, repeats=20) \
+        if torch.cuda.is_available() else {}
+    lines = []
+    for name, rs in groups.items():
+        acc, bal = mean_std([r["acc"] for r in rs]), mean_std([r["balanced_acc"] for r in rs])
+        lines.append({"model": name, "runs": len(rs), "params": int(np.mean([r["params"] for r in rs])),
+                      "macs": int(np.mean([r["macs"] for r in rs])), "latency_cpu_ms": lat_cpu[name] / 1e3,
+                      "latency_gpu_ms": lat_gpu[name] / 1e3 if name in lat_gpu else None,
+                      "acc_mean": acc[0], "acc_std": acc[1], "balanced_acc_mean": bal[0], "balanced_acc_std": bal[1],
+                      "search_hours": sum(r["search_seconds"] for r in rs) / 3600 / max(exp.splits, 1),
+                      "train_hours": np.mean([r["train_seconds"] for r in rs]) / 3600})
+    with open(run_dir / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+    (run_dir / "results.md").write_text(markdown_table(lines, exp, data) + "\n")
+    return lines
+
+
+def _rebuild(row: dict, exp, search_config, train_config, data, run_dir: Path) -> torch.nn.Module:
+    """The trained network of a row, from its saved weights."""
+    split_dir = run_dir / f"split{row['split']}"
+    if "genotype" in row:
+        name = row["model"]
+        gpath = split_dir / "darts_genotype.json" if name == "darts" else None
+        genotype = Genotype.load(gpath) if gpath else random_genotype(
+            torch.Generator().manual_seed(1_000 * row["split"] + int(name[len("random"):])),
+            search_config.primitives, search_config.nodes, search_config.multiplier)
+        model = build_network(genotype, train_config, data)
+    else:
+        model = hand_made(row["model"], data.in_channels, data.num_classes, data.image_size)
+    model.load_state_dict(torch.load(split_dir / f"{row['model']}.pt", map_location="cpu"))
+    return model.eval()
+
+
+def markdown_table(lines: list[dict], exp: ExperimentConfig, data: DataSplits) -> str:
+    """The result table in Markdown, with the data it came from in its caption."""
+    gpu = any(line["latency_gpu_ms"] is not None for line in lines)
+    head = ["model", "params", "MACs", "CPU ms", *(["GPU ms"] if gpu else []), "accuracy", "balanced acc.",
+            "search h"]
+    out = [f"{data.name}, {exp.aspect if exp.dataset == 'hands11k' else ''} {data.image_size}x{data.image_size}, "
+           f"{len(data.search_train) + len(data.search_val)} training / {len(data.test)} test images per split, "
+           f"{exp.splits} split(s); latency for a batch of {exp.latency_batch}", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for line in lines:
+        cells = [line["model"], f"{line['params']:,}", f"{line['macs']:,}", f"{line['latency_cpu_ms']:.2f}",
+                 *([f"{line['latency_gpu_ms']:.2f}" if line["latency_gpu_ms"] is not None else "n/a"] if gpu else []),
+                 f"{line['acc_mean']:.3f} ± {line['acc_std']:.3f}",
+                 f"{line['balanced_acc_mean']:.3f} ± {line['balanced_acc_std']:.3f}", f"{line['search_hours']:.4f}"]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)

@@ -1,0 +1,67 @@
+"""Tests for darts_lite.experiment: one config runs the comparison; an interrupted run resumes to the same rows."""
+import json
+
+import pytest
+
+from darts_lite.cli import main
+from darts_lite.config import ConfigError, SearchConfig, TrainConfig
+from darts_lite.experiment import ExperimentConfig, load_config, run_experiment
+
+SEARCH = SearchConfig(layers=3, channels=4, nodes=2, multiplier=2, epochs=1, batch_size=128, device="cpu")
+TRAIN = TrainConfig(layers=3, channels=4, epochs=2, batch_size=128, device="cpu")
+EXP = ExperimentConfig(name="t", dataset="digits", image_size=8, splits=1, baselines=("resnet18", "random"),
+                       random_genotypes=1)
+
+
+def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
+    full = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "full", progress=False)
+    calls = {"n": 0}
+
+    def stop_during_a_training(info):
+        calls["n"] += 1
+        if calls["n"] == 25:  # past the 1-epoch search (12 steps), inside the first training
+            info["stop"]()
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "cut", progress=False, callback=stop_during_a_training)
+    resumed = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "cut", progress=False)
+    keys = ("split", "model", "acc", "balanced_acc", "confusion", "params", "macs")
+    assert [{k: r[k] for k in keys} for r in resumed["rows"]] == [{k: r[k] for k in keys} for r in full["rows"]]
+    assert [r["model"] for r in full["rows"]] == ["darts", "resnet18", "random0"]
+    table = {line["model"]: line for line in full["table"]}
+    assert set(table) == {"darts", "resnet18", "random genotype"}
+    assert table["darts"]["search_hours"] > 0 and table["resnet18"]["search_hours"] == 0
+    assert all(line["latency_cpu_ms"] > 0 for line in full["table"])
+    md = (tmp_path / "full" / "results.md").read_text()
+    assert "| darts |" in md and "balanced acc." in md
+    assert (tmp_path / "full" / "results.csv").read_text().count("\n") == 4
+
+
+def test_per_aspect_results_on_hands(tmp_path, hands11k_root):
+    if hands11k_root is None:
+        pytest.skip("11K Hands not available")
+    exp = ExperimentConfig(name="h", image_size=8, splits=1, baselines=())
+    out = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path, progress=False)
+    row = out["rows"][0]
+    assert set(row["acc_per_aspect"]) == {"dorsal", "palmar"}
+    assert sum(map(sum, row["confusion"])) > 0 and 0 <= row["balanced_acc"] <= 1
+
+
+def test_config_file_and_cli(tmp_path, capsys):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"experiment": {**EXP.to_dict(), "baselines": []}, "search": SEARCH.to_dict(),
+                                "train": TRAIN.replace(epochs=1).to_dict()}))
+    exp, s, t = load_config(path)
+    assert exp.dataset == "digits" and s.layers == 3 and t.epochs == 1
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert "| darts |" in capsys.readouterr().out
+    path.write_text(json.dumps({"experimnt": {}}))
+    assert main(["run", str(path)]) == 2
+    assert "unknown section" in capsys.readouterr().err
+
+
+def test_bad_experiment_settings():
+    with pytest.raises(ConfigError, match="aspect"):
+        ExperimentConfig(aspect="side")
+    with pytest.raises(ConfigError, match="unknown baselines"):
+        ExperimentConfig(baselines=("lenet",))

@@ -4,7 +4,10 @@
 they are compared under the same training budget as the searched networks). Grey images are
 repeated to the three channels torchvision's first layers expect; every model ends in adaptive
 pooling, so small inputs work for MobileNetV3 and ResNet (a 16x16 image reaches ResNet-18's last
-stage as 1x1); AlexNet and VGG keep fixed pooling stacks and need larger images (`MIN_IMAGE_SIZE`).
+stage as 1x1). AlexNet and VGG keep fixed pooling stacks; given an `image_size` below what they
+take, they are adapted the usual way for small images ("AlexNet-style", "VGG-style"): AlexNet's
+first 11x11 convolution gets stride 1 and padding 5 instead of stride 4 (>= 16 px), and VGG drops
+its last max-pools until the map stays at least 1x1.
 """
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ import torch.nn as nn
 import torchvision
 
 HAND_MADE = ("mobilenet_v3_small", "resnet18", "alexnet", "vgg11")
-# The smallest square input each one accepts: AlexNet's and VGG's fixed pooling stacks need a map
-# left to pool (measured: AlexNet fails at 32, VGG-11 at 16).
+# The smallest square input each one accepts as torchvision builds it (measured: AlexNet fails at
+# 32, VGG-11 at 16), and after the small-image adaptation.
 MIN_IMAGE_SIZE = {"mobilenet_v3_small": 1, "resnet18": 1, "alexnet": 63, "vgg11": 32}
+MIN_ADAPTED_SIZE = {"mobilenet_v3_small": 1, "resnet18": 1, "alexnet": 16, "vgg11": 1}
 
 
 class RepeatChannels(nn.Module):
@@ -31,10 +35,23 @@ def hand_made(name: str, in_channels: int, num_classes: int, image_size: int | N
     """
     if name not in HAND_MADE:
         raise ValueError(f"unknown hand-made network {name!r}; choose from {HAND_MADE}")
-    if image_size is not None and image_size < MIN_IMAGE_SIZE[name]:
-        raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]}x{MIN_IMAGE_SIZE[name]}, "
+    if image_size is not None and image_size < MIN_ADAPTED_SIZE[name]:
+        raise ValueError(f"{name} needs images of at least {MIN_ADAPTED_SIZE[name]}x{MIN_ADAPTED_SIZE[name]}, "
                          f"got {image_size}; use a larger image_size or another network")
     if in_channels not in (1, 3):
         raise ValueError(f"hand-made networks take 1 (repeated) or 3 input channels, got {in_channels}")
     model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
+    if image_size is not None and image_size < MIN_IMAGE_SIZE[name]:
+        adapt_to_small_images(model, name, image_size)
     return nn.Sequential(RepeatChannels(), model)
+
+
+def adapt_to_small_images(model: nn.Module, name: str, image_size: int) -> None:
+    """AlexNet: stride-1 first convolution; VGG: drop trailing max-pools until the map stays >= 1x1."""
+    if name == "alexnet":
+        model.features[0] = nn.Conv2d(3, 64, kernel_size=11, stride=1, padding=5)
+    elif name == "vgg11":
+        pools = [i for i, m in enumerate(model.features) if isinstance(m, nn.MaxPool2d)]
+        keep = max(0, image_size.bit_length() - 1)  # floor(log2(size)) halvings leave >= 1x1
+        for i in pools[keep:]:
+            model.features[i] = nn.Identity()

@@ -32,12 +32,12 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
 from .baselines import hand_made
 from .config import ConfigError, SearchConfig, TrainConfig, _check, _Config
-from .data import DataSplits, load_dataset
+from .data import DataSplits, Split, load_dataset
 from .genotypes import Genotype, random_genotype
 from .latency import count_macs, count_params, measure_latencies
 from .search import search
 from .stats import mean_std
-from .train import build_network, train_model
+from .train import build_network, recalibrate_bn, train_model
 from .utils import set_seed
 
 
@@ -123,6 +123,11 @@ def test_metrics(model: torch.nn.Module, data: DataSplits, aspects: list[str] | 
     return out
 
 
+def _training_images(data: DataSplits) -> Split:
+    return Split(torch.cat([data.search_train.X, data.search_val.X]),
+                 torch.cat([data.search_train.y, data.search_val.y]))
+
+
 def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
@@ -155,6 +160,9 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
                 continue
             row = {"split": seed, "model": model_name, **job(), }
             model = row.pop("_model")
+            # BatchNorm statistics recomputed on the training images for every model alike: torchvision's
+            # MobileNetV3 uses momentum 0.01, too slow for short budgets (it tests at chance otherwise)
+            recalibrate_bn(model, _training_images(data))
             row.update(test_metrics(model, data, aspects))
             row["params"] = count_params(model)
             row["macs"] = count_macs(model, (1, data.in_channels, data.image_size, data.image_size))

@@ -35,9 +35,12 @@ SMALL = {
     "06_latency_constrained_search": dict(IMAGE_SIZE=16, WIDTHS=[8, 8], STRIDES=[1, 2], LATENCY_BATCH=2, WARMUP=1,
                                           REPEATS=3, VALIDATE_SAMPLES=5, EPOCHS=1, BETA_SCALES=[0.0, 1.0],
                                           BUDGET_FRACTIONS=[0.5], TRAIN_EPOCHS=1, BASELINES=["mobilenet_v3_small"]),
+    "07_hand_gender_search": dict(IMAGE_SIZE=8, SPLITS=1, SEARCH_LAYERS=3, SEARCH_CHANNELS=4, SEARCH_EPOCHS=1,
+                                  TRAIN_LAYERS=3, TRAIN_CHANNELS=4, TRAIN_EPOCHS=1, BATCH_SIZE=64,
+                                  BASELINES=["mobilenet_v3_small", "random"]),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
-NEEDS_HANDS = {"01_data"}
+NEEDS_HANDS = {"01_data", "07_hand_gender_search"}
 
 
 def _tags(cell) -> set[str]:
@@ -120,6 +123,9 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
     if path.stem == "06_latency_constrained_search":
         assert results["budgets_met"]  # every derived network fits its latency budget
         assert -1 <= results["table_rho"] <= 1 and results["table_mape"] >= 0
+    if path.stem == "07_hand_gender_search":
+        assert {line["model"] for line in results["table"]} == {"darts", "mobilenet_v3_small", "random genotype"}
+        assert all(0 <= line["balanced_acc_mean"] <= 1 for line in results["table"])
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189
         assert 0 < results["images_found"] <= 11076

@@ -18,7 +18,6 @@ comparing blocks (and the plain dense network, `DAG.chain`) under one training b
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -176,18 +175,15 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
             for b in range(config.blocks):
                 if b not in keep:
                     model.alphas[b] = 0.0
-        model.masks.copy_(torch.stack([d.adjacency() for d in new]).to(device))
+        model.set_dags(new)
         a_opt.state.clear()  # Adam moments belonged to the replaced blocks
 
-    t0 = time.perf_counter()
     run_epochs(state, epochs=config.rounds, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
                save=lambda s: checkpoint_dict(s, config, modules), path=path, desc="dag search",
                progress=progress, callback=callback)
     final = model.dags()
     alphas = model.alphas.detach().cpu().tolist()
     best = final[max(range(len(alphas)), key=alphas.__getitem__)]
-    if state["history"]:
-        state["history"][-1].setdefault("wall_seconds", time.perf_counter() - t0)
     return DAGSearchResult(best=best, dags=final, alphas=alphas, history=state["history"],
                            edge_probs=sampler.edge_matrix(), model=model, config=config, run_dir=run_dir)
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
-from .baselines import hand_made
+from .baselines import HAND_MADE, hand_made
 from .config import ConfigError, SearchConfig, TrainConfig, _check, _Config
 from .data import DataSplits, Split, load_dataset
 from .genotypes import Genotype, random_genotype
@@ -62,7 +62,6 @@ class ExperimentConfig(_Config):
                       "latency_batch": (1, None)})
         if self.aspect not in ("dorsal", "palmar", "both"):
             raise ConfigError(f"ExperimentConfig.aspect must be 'dorsal', 'palmar' or 'both', got {self.aspect!r}")
-        from .baselines import HAND_MADE
         unknown = [b for b in self.baselines if b not in (*HAND_MADE, "random")]
         if unknown:
             raise ConfigError(f"unknown baselines {unknown}; choose from {(*HAND_MADE, 'random')}")
@@ -188,8 +187,7 @@ def _jobs(exp, search_config, train_config, data, seed, split_dir: Path, progres
 
     def random_job(k: int):
         def job():
-            g = torch.Generator().manual_seed(1_000 * seed + k)
-            genotype = random_genotype(g, search_config.primitives, search_config.nodes, search_config.multiplier)
+            genotype = _random_genotype(search_config, seed, k)
             trained = _train_genotype(genotype, tcfg, data, split_dir / f"random{k}_train", progress, callback)
             return {"_model": trained.model, "genotype": str(genotype), "search_seconds": 0.0, **_train_cost(trained)}
         return job
@@ -210,6 +208,12 @@ def _jobs(exp, search_config, train_config, data, seed, split_dir: Path, progres
         else:
             jobs.append((name, hand_job(name)))
     return jobs
+
+
+def _random_genotype(search_config: SearchConfig, split: int, k: int) -> Genotype:
+    """The k-th random genotype of a split: a pure function of (split, k), so it can be rebuilt."""
+    g = torch.Generator().manual_seed(1_000 * split + k)
+    return random_genotype(g, search_config.primitives, search_config.nodes, search_config.multiplier)
 
 
 def _train_genotype(genotype: Genotype, config: TrainConfig, data: DataSplits, run_dir: Path, progress: bool,
@@ -260,9 +264,8 @@ def _rebuild(row: dict, exp, search_config, train_config, data, run_dir: Path) -
     if "genotype" in row:
         name = row["model"]
         gpath = split_dir / "darts_genotype.json" if name == "darts" else None
-        genotype = Genotype.load(gpath) if gpath else random_genotype(
-            torch.Generator().manual_seed(1_000 * row["split"] + int(name[len("random"):])),
-            search_config.primitives, search_config.nodes, search_config.multiplier)
+        genotype = Genotype.load(gpath) if gpath else _random_genotype(search_config, row["split"],
+                                                                        int(name[len("random"):]))
         model = build_network(genotype, train_config, data)
     else:
         model = hand_made(row["model"], data.in_channels, data.num_classes, data.image_size)

@@ -33,6 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from .kernel_net import KernelNet, KernelSearchNet
+from .profiling import synchronize
 from .stats import mape, spearman
 
 RESOURCES = ("latency_us", "macs", "params")
@@ -44,32 +45,6 @@ def device_key(device: torch.device | str) -> str:
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu:{platform.machine()}:{torch.get_num_threads()}threads"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-@torch.no_grad()
-def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch.device | str = "cpu",
-                    warmup: int = 5, repeats: int = 20) -> float:
-    """Median wall time of one inference forward pass in microseconds (eval mode)."""
-    device = torch.device(device)
-    was_training = module.training
-    module = module.to(device).eval()
-    x = torch.randn(*input_shape, device=device)
-    for _ in range(warmup):
-        module(x)
-    times = []
-    for _ in range(max(1, repeats)):
-        _sync(device)
-        start = time.perf_counter()
-        module(x)
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    module.train(was_training)
-    return 1e6 * statistics.median(times)
 
 
 @torch.no_grad()
@@ -91,14 +66,21 @@ def measure_latencies(modules: dict[str, nn.Module], input_shape: Sequence[int],
             for _ in range(warmup):
                 net(x)
             for _ in range(max(1, repeats // rounds)):
-                _sync(device)
+                synchronize(device)
                 start = time.perf_counter()
                 net(x)
-                _sync(device)
+                synchronize(device)
                 times[name].append(time.perf_counter() - start)
     for name, m in modules.items():
         m.train(states[name])
     return {name: 1e6 * statistics.median(t) for name, t in times.items()}
+
+
+def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch.device | str = "cpu",
+                    warmup: int = 5, repeats: int = 20) -> float:
+    """Median wall time of one inference forward pass in microseconds (eval mode):
+    `warmup` untimed passes, then `repeats` timed ones."""
+    return measure_latencies({"net": module}, input_shape, device, warmup, repeats, rounds=1)["net"]
 
 
 def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:

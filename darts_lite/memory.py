@@ -101,8 +101,10 @@ class PeakMemory:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
             self._base = torch.cuda.memory_allocated(self.device)
-        elif self.device.type == "cpu" and (release_free_memory() or reset_peak_rss()):
-            self._base = rss_bytes()
+        elif self.device.type == "cpu":
+            release_free_memory()
+            if reset_peak_rss():
+                self._base = rss_bytes()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -19,7 +19,8 @@ from .memory import PeakMemory
 T = TypeVar("T")
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for the GPU's queued work (a no-op on the CPU), so that a timer sees it finished."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -31,7 +32,7 @@ def measure(fn: Callable[[], T], device: torch.device, repeats: int = 3) -> tupl
         with PeakMemory(device) as mem:
             start = time.perf_counter()
             result = fn()
-            _sync(device)
+            synchronize(device)
             seconds.append(time.perf_counter() - start)
         if mem.peak_bytes is not None:
             peaks.append(mem.peak_bytes)
@@ -48,10 +49,10 @@ def compare(paths: dict[str, Callable[[], object]], device: torch.device | str =
     seconds = {name: [] for name in paths}
     for _ in range(max(1, repeats)):
         for name, fn in paths.items():
-            _sync(device)
+            synchronize(device)
             start = time.perf_counter()
             fn()
-            _sync(device)
+            synchronize(device)
             seconds[name].append(time.perf_counter() - start)
     peak_mib = {}
     for name, fn in paths.items():

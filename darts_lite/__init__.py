@@ -11,6 +11,7 @@ from .dag import DAG
 from .dag_search import DAGSearchResult, search_dags, train_dag
 from .data import DataSplits, Split, load_dataset
 from .genotypes import Genotype, GenotypeError, derive_genotype
+from .gradcam import grad_cam, plot_grad_cam
 from .network import Network
 from .ops import OPS, PRIMITIVES, register_op
 from .search import SearchResult, search, search_step
@@ -24,6 +25,6 @@ __all__ = [
     "ConfigError", "DAG", "DAGSearchConfig", "DAGSearchResult",
     "DataSplits", "Genotype", "GenotypeError", "MixedOp", "Network", "OPS", "PRIMITIVES",
     "SearchCell", "SearchConfig", "SearchNetwork", "SearchResult", "Split", "TrainConfig", "TrainResult",
-    "count_parameters", "derive_genotype", "evaluate", "get_device", "load_dataset", "register_op",
-    "search", "search_dags", "search_step", "set_seed", "train_dag", "train_network",
+    "count_parameters", "derive_genotype", "evaluate", "get_device", "grad_cam", "load_dataset", "plot_grad_cam",
+    "register_op", "search", "search_dags", "search_step", "set_seed", "train_dag", "train_network",
 ]

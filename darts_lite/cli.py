@@ -229,9 +229,9 @@ def _dag_search(args) -> int:
 
 def _run(args) -> int:
     from .experiment import load_config, run_experiment
-    exp, search_config, train_config = load_config(args.config)
-    out = run_experiment(exp, search_config, train_config, run_dir=args.out)
-    run_dir = Path(args.out) if args.out else Path("runs") / exp.name
+    run = load_config(args.config)
+    out = run_experiment(*run, run_dir=args.out)
+    run_dir = Path(args.out) if args.out else Path("runs") / run.experiment.name
     print((run_dir / "results.md").read_text())
     print(f"rows: {run_dir / 'rows.jsonl'} ({len(out['rows'])}); table: {run_dir / 'results.csv'}")
     return 0

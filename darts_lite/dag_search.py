@@ -60,7 +60,8 @@ def as_grayscale(data: DataSplits) -> DataSplits:
 
     return DataSplits(name=data.name, search_train=gray(data.search_train), search_val=gray(data.search_val),
                       test=gray(data.test), num_classes=data.num_classes, in_channels=1,
-                      image_size=data.image_size, classes=data.classes, mean=[0.0], std=[1.0])
+                      image_size=data.image_size, classes=data.classes, mean=[0.0], std=[1.0],
+                      records=data.records)
 
 
 def load_data(config: DAGSearchConfig) -> DataSplits:

@@ -3,7 +3,9 @@
 `python -m darts_lite run CONFIG.json` (and notebook 07) runs, for every split seed:
 
 1. the data (11K Hands by default: gender, subject-disjoint, dorsal / palmar / both);
-2. a DARTS search and the retraining of its genotype from scratch;
+2. a DARTS search and the retraining of its genotype from scratch; optionally (`searches` with
+   "kernel") the meta-kernel search of notebooks 05-06 under a latency / MACs / parameter budget,
+   its derived network retrained the same way;
 3. the baselines under the same `TrainConfig` budget: hand-made torchvision networks and
    random genotypes of the same search space (`genotypes.random_genotype`);
 4. their test metrics: accuracy, balanced accuracy, confusion matrix, accuracy per aspect.
@@ -16,7 +18,8 @@ table: model, parameters, MACs, measured latency (CPU, and GPU where present), a
 balanced accuracy mean +- std over splits, and search cost in hours.
 
 The config file: {"experiment": {...ExperimentConfig...}, "search": {...SearchConfig...},
-"train": {...TrainConfig...}}; a missing section takes the defaults.
+"train": {...TrainConfig...}, "kernel_search": {...KernelSearchConfig...}}; a missing section takes
+the defaults.
 """
 from __future__ import annotations
 
@@ -24,21 +27,26 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
 from .baselines import HAND_MADE, hand_made
-from .config import ConfigError, SearchConfig, TrainConfig, _check, _Config
+from .config import ConfigError, KernelSearchConfig, SearchConfig, TrainConfig, _check, _Config
 from .data import DataSplits, Split, load_dataset
 from .genotypes import Genotype, random_genotype
-from .latency import count_macs, count_params, measure_latencies
+from .kernel_search import build_kernel_net, build_supernet, search_kernels
+from .latency import CostTable, build_cost_table, count_macs, count_params, measure_latencies
 from .search import search
 from .stats import mean_std
 from .train import build_network, recalibrate_bn, train_model
-from .utils import set_seed
+from .utils import get_device, set_seed
+
+
+SEARCHES = ("darts", "kernel")
+SECTIONS = ("experiment", "search", "train", "kernel_search")
 
 
 @dataclass
@@ -52,16 +60,20 @@ class ExperimentConfig(_Config):
     image_size: int = 32
     data_root: str | None = None
     splits: int = 2                  # split seeds: 0 .. splits-1 (mean +- std over them)
+    searches: tuple[str, ...] = ("darts",)   # "darts" (cells) and/or "kernel" (meta-kernels + budget)
     baselines: tuple[str, ...] = ("mobilenet_v3_small", "resnet18", "random")
     random_genotypes: int = 2        # random genotypes per split in the "random" baseline
     latency_batch: int = 1           # images per timed forward pass
 
     def __post_init__(self):
-        self.baselines = tuple(self.baselines)
+        self.baselines, self.searches = tuple(self.baselines), tuple(self.searches)
         _check(self, {"image_size": (4, None), "splits": (1, None), "random_genotypes": (1, None),
                       "latency_batch": (1, None)})
         if self.aspect not in ("dorsal", "palmar", "both"):
             raise ConfigError(f"ExperimentConfig.aspect must be 'dorsal', 'palmar' or 'both', got {self.aspect!r}")
+        if not self.searches or any(s not in SEARCHES for s in self.searches):
+            raise ConfigError(f"ExperimentConfig.searches must be a non-empty subset of {SEARCHES}, "
+                              f"got {list(self.searches)}")
         unknown = [b for b in self.baselines if b not in (*HAND_MADE, "random")]
         if unknown:
             raise ConfigError(f"unknown baselines {unknown}; choose from {(*HAND_MADE, 'random')}")
@@ -69,8 +81,17 @@ class ExperimentConfig(_Config):
             raise ConfigError(f"ExperimentConfig.name must be a plain directory name, got {self.name!r}")
 
 
-def load_config(path: str | Path) -> tuple[ExperimentConfig, SearchConfig, TrainConfig]:
-    """The three configs of a run file (sections "experiment", "search", "train")."""
+class RunConfig(NamedTuple):
+    """Everything one run file describes (`load_config`); unpacks as (experiment, search, train, kernel)."""
+
+    experiment: ExperimentConfig
+    search: SearchConfig
+    train: TrainConfig
+    kernel_search: KernelSearchConfig
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """The configs of a run file (sections "experiment", "search", "train", "kernel_search")."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
@@ -78,11 +99,11 @@ def load_config(path: str | Path) -> tuple[ExperimentConfig, SearchConfig, Train
         d = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path} is not valid JSON: {e}") from e
-    unknown = sorted(set(d) - {"experiment", "search", "train"})
+    unknown = sorted(set(d) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {unknown}; use 'experiment', 'search' and 'train'")
-    return (ExperimentConfig.from_dict(d.get("experiment", {})), SearchConfig.from_dict(d.get("search", {})),
-            TrainConfig.from_dict(d.get("train", {})))
+        raise ConfigError(f"{path}: unknown section(s) {unknown}; use {', '.join(SECTIONS)}")
+    return RunConfig(ExperimentConfig.from_dict(d.get("experiment", {})), SearchConfig.from_dict(d.get("search", {})),
+                     TrainConfig.from_dict(d.get("train", {})), KernelSearchConfig.from_dict(d.get("kernel_search", {})))
 
 
 def load_split(exp: ExperimentConfig, seed: int) -> DataSplits:
@@ -92,14 +113,10 @@ def load_split(exp: ExperimentConfig, seed: int) -> DataSplits:
                         aspect=None if exp.aspect == "both" else exp.aspect, protocol=exp.protocol, verbose=False)
 
 
-def test_aspects(exp: ExperimentConfig, seed: int, n: int) -> list[str] | None:
-    """The aspect (dorsal / palmar) of every test image, in test order (hands11k only)."""
-    if exp.dataset != "hands11k":
-        return None
-    from .data.hands11k import hands11k_splits
-    records = hands11k_splits(exp.data_root, seed, None if exp.aspect == "both" else exp.aspect,
-                              protocol=exp.protocol, verbose=False)["test"]
-    return [r.aspect for r in records] if len(records) == n else None  # unreadable images were dropped
+def test_aspects(data: DataSplits) -> list[str] | None:
+    """The aspect (dorsal / palmar) of every test image, in test order (None: no per-image records)."""
+    records = (data.records or {}).get("test")
+    return [r.aspect for r in records] if records and hasattr(records[0], "aspect") else None
 
 
 @torch.no_grad()
@@ -137,23 +154,24 @@ def _append(path: Path, row: dict) -> None:
 
 
 def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_config: TrainConfig,
-                   run_dir: str | Path | None = None, progress: bool = True,
-                   callback: Callable[[dict], None] | None = None) -> dict:
+                   kernel_config: KernelSearchConfig | None = None, run_dir: str | Path | None = None,
+                   progress: bool = True, callback: Callable[[dict], None] | None = None) -> dict:
     """Run (or continue) every split and model of the experiment; returns {"rows", "table"}.
 
     `callback` is passed to every search and training loop (per step; `info["stop"]()` interrupts
-    as Ctrl-C does).
+    as Ctrl-C does). `kernel_config` configures the "kernel" search (default: `KernelSearchConfig()`).
+    `run_experiment(*load_config(path), run_dir=...)` runs a config file.
     """
     run_dir = Path(run_dir or Path("runs") / exp.name)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps({"experiment": exp.to_dict(), "search": search_config.to_dict(),
-                                                     "train": train_config.to_dict()}, indent=2) + "\n")
+    run = RunConfig(exp, search_config, train_config, kernel_config or KernelSearchConfig())
+    (run_dir / "config.json").write_text(json.dumps({k: v.to_dict() for k, v in zip(SECTIONS, run)}, indent=2) + "\n")
     rows_path = run_dir / "rows.jsonl"
     done = {(r["split"], r["model"]) for r in _rows(rows_path)}
     for seed in range(exp.splits):
         data = load_split(exp, seed)
-        aspects = test_aspects(exp, seed, len(data.test))
-        jobs = _jobs(exp, search_config, train_config, data, seed, run_dir / f"split{seed}", progress, callback)
+        aspects = test_aspects(data)
+        jobs = _jobs(run, data, seed, run_dir, progress, callback)
         for model_name, job in jobs:
             if (seed, model_name) in done:
                 continue
@@ -168,13 +186,14 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
             torch.save(model.state_dict(), run_dir / f"split{seed}" / f"{model_name}.pt")
             _append(rows_path, row)
     rows = _rows(rows_path)
-    table = results_table(rows, exp, search_config, train_config, data, run_dir)
+    table = results_table(rows, run, data, run_dir)
     return {"rows": rows, "table": table}
 
 
-def _jobs(exp, search_config, train_config, data, seed, split_dir: Path, progress, callback):
+def _jobs(run: RunConfig, data: DataSplits, seed: int, run_dir: Path, progress: bool, callback):
     """(model name, function returning its row with the trained model under "_model") for one split."""
-    tcfg = train_config.replace(seed=seed)
+    exp, search_config = run.experiment, run.search
+    tcfg, split_dir = run.train.replace(seed=seed), run_dir / f"split{seed}"
 
     def darts():
         scfg = search_config.replace(seed=seed, name=f"{exp.name}_split{seed}")
@@ -183,6 +202,17 @@ def _jobs(exp, search_config, train_config, data, seed, split_dir: Path, progres
         found.genotype.save(split_dir / "darts_genotype.json")
         trained = _train_genotype(found.genotype, tcfg, data, split_dir / "darts_train", progress, callback)
         return {"_model": trained.model, "genotype": str(found.genotype),
+                "search_seconds": sum(h["seconds"] for h in found.history), **_train_cost(trained)}
+
+    def kernel():
+        kcfg = run.kernel_search.replace(seed=seed, name=f"{exp.name}_kernel_split{seed}")
+        table = _cost_table(kcfg, data, exp.latency_batch, run_dir, progress)
+        found = search_kernels(kcfg, data, table, run_dir=split_dir / "kernel_search", resume=True,
+                               progress=progress, callback=callback)
+        set_seed(seed)
+        trained = train_model(build_kernel_net(kcfg, data, found.kernels), tcfg, data, split_dir / "kernel_train",
+                              resume=True, progress=progress, callback=callback)
+        return {"_model": trained.model, "kernels": list(found.kernels),
                 "search_seconds": sum(h["seconds"] for h in found.history), **_train_cost(trained)}
 
     def random_job(k: int):
@@ -201,7 +231,7 @@ def _jobs(exp, search_config, train_config, data, seed, split_dir: Path, progres
             return {"_model": trained.model, "search_seconds": 0.0, **_train_cost(trained)}
         return job
 
-    jobs = [("darts", darts)]
+    jobs = [(name, {"darts": darts, "kernel": kernel}[name]) for name in exp.searches]
     for name in exp.baselines:
         if name == "random":
             jobs += [(f"random{k}", random_job(k)) for k in range(exp.random_genotypes)]
@@ -216,6 +246,20 @@ def _random_genotype(search_config: SearchConfig, split: int, k: int) -> Genotyp
     return random_genotype(g, search_config.primitives, search_config.nodes, search_config.multiplier)
 
 
+def _cost_table(config: KernelSearchConfig, data: DataSplits, batch: int, run_dir: Path, progress: bool
+                ) -> CostTable | None:
+    """The kernel search's cost table, measured once per run (at `batch` images) and reused on resume."""
+    if not (config.latency_weight > 0 or config.budgets()):
+        return None
+    path = run_dir / "cost_table.json"
+    if path.exists():
+        return CostTable.load(path, get_device(config.device))
+    shape = (batch, data.in_channels, data.image_size, data.image_size)
+    table = build_cost_table(build_supernet(config, data), shape, get_device(config.device), progress=progress)
+    table.save(path)
+    return table
+
+
 def _train_genotype(genotype: Genotype, config: TrainConfig, data: DataSplits, run_dir: Path, progress: bool,
                     callback=None):
     set_seed(config.seed)
@@ -227,9 +271,9 @@ def _train_cost(trained) -> dict:
     return {"train_seconds": sum(h["seconds"] for h in trained.history)}
 
 
-def results_table(rows: list[dict], exp: ExperimentConfig, search_config: SearchConfig, train_config: TrainConfig,
-                  data: DataSplits, run_dir: Path) -> list[dict]:
+def results_table(rows: list[dict], run: RunConfig, data: DataSplits, run_dir: Path) -> list[dict]:
     """One line per model (random genotypes pooled): write results.csv and results.md, return the lines."""
+    exp = run.experiment
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault("random genotype" if r["model"].startswith("random") else r["model"], []).append(r)
@@ -237,7 +281,7 @@ def results_table(rows: list[dict], exp: ExperimentConfig, search_config: Search
     nets = {}
     for name, rs in groups.items():  # one trained instance per model for the latency measurement
         r = rs[0]
-        nets[name] = _rebuild(r, exp, search_config, train_config, data, run_dir)
+        nets[name] = rebuild(r, run, data, run_dir)
     lat_cpu = measure_latencies({k: v.cpu() for k, v in nets.items()}, shape, "cpu", warmup=3, repeats=20)
     lat_gpu = measure_latencies({k: v.cuda() for k, v in nets.items()}, shape, "cuda", warmup=3, repeats=20) \
         if torch.cuda.is_available() else {}
@@ -258,10 +302,13 @@ def results_table(rows: list[dict], exp: ExperimentConfig, search_config: Search
     return lines
 
 
-def _rebuild(row: dict, exp, search_config, train_config, data, run_dir: Path) -> torch.nn.Module:
+def rebuild(row: dict, run: RunConfig, data: DataSplits, run_dir: Path) -> torch.nn.Module:
     """The trained network of a row, from its saved weights."""
     split_dir = run_dir / f"split{row['split']}"
-    if "genotype" in row:
+    search_config, train_config = run.search, run.train
+    if "kernels" in row:
+        model = build_kernel_net(run.kernel_search, data, row["kernels"])
+    elif "genotype" in row:
         name = row["model"]
         gpath = split_dir / "darts_genotype.json" if name == "darts" else None
         genotype = Genotype.load(gpath) if gpath else _random_genotype(search_config, row["split"],

@@ -26,7 +26,7 @@ from .checkpoint import epoch_generator
 from .config import ConfigError, KernelSearchConfig
 from .data import DataSplits, Split, iterate_batches, load_dataset, num_batches
 from .feedback import FeedbackGroup
-from .kernel_net import KernelSearchNet
+from .kernel_net import KernelNet, KernelSearchNet
 from .latency import CostTable, budget_penalty, derive_within_budget
 from .loop import checkpoint_dict, restore, run_epochs, zero_sums
 from .train import evaluate
@@ -48,6 +48,12 @@ def build_supernet(config: KernelSearchConfig, data: DataSplits) -> KernelSearch
     return KernelSearchNet(data.in_channels, data.num_classes, config.widths, config.strides, config.kernel_sizes,
                            config.stem_channels, config.stem_kernel, config.merged, config.alpha_init_std,
                            config.depthwise)
+
+
+def build_kernel_net(config: KernelSearchConfig, data: DataSplits, kernels) -> KernelNet:
+    """The discrete network of the search space of `config` with the given kernel size per layer."""
+    return KernelNet(data.in_channels, data.num_classes, kernels, config.widths, config.strides,
+                     config.stem_channels, config.stem_kernel, config.depthwise)
 
 
 def steps_to_reach(curve: list[tuple[int, float]], target: float) -> int | None:

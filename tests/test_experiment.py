@@ -4,8 +4,8 @@ import json
 import pytest
 
 from darts_lite.cli import main
-from darts_lite.config import ConfigError, SearchConfig, TrainConfig
-from darts_lite.experiment import ExperimentConfig, load_config, run_experiment
+from darts_lite.config import ConfigError, KernelSearchConfig, SearchConfig, TrainConfig
+from darts_lite.experiment import ExperimentConfig, load_config, load_split, run_experiment
 
 SEARCH = SearchConfig(layers=3, channels=4, nodes=2, multiplier=2, epochs=1, batch_size=128, device="cpu")
 TRAIN = TrainConfig(layers=3, channels=4, epochs=2, batch_size=128, device="cpu")
@@ -44,6 +44,9 @@ def test_per_aspect_results_on_hands(tmp_path, hands11k_root):
     out = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path, progress=False)
     row = out["rows"][0]
     assert set(row["acc_per_aspect"]) == {"dorsal", "palmar"}
+    test_records = load_split(exp, 0).records["test"]
+    dorsal = sum(r.aspect == "dorsal" for r in test_records)
+    assert 0 < dorsal < len(test_records) == sum(map(sum, row["confusion"]))
     assert sum(map(sum, row["confusion"])) > 0 and 0 <= row["balanced_acc"] <= 1
 
 
@@ -51,8 +54,8 @@ def test_config_file_and_cli(tmp_path, capsys):
     path = tmp_path / "run.json"
     path.write_text(json.dumps({"experiment": {**EXP.to_dict(), "baselines": []}, "search": SEARCH.to_dict(),
                                 "train": TRAIN.replace(epochs=1).to_dict()}))
-    exp, s, t = load_config(path)
-    assert exp.dataset == "digits" and s.layers == 3 and t.epochs == 1
+    exp, s, t, k = load_config(path)
+    assert exp.dataset == "digits" and s.layers == 3 and t.epochs == 1 and k == KernelSearchConfig()
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
     assert "| darts |" in capsys.readouterr().out
     path.write_text(json.dumps({"experimnt": {}}))
@@ -65,3 +68,27 @@ def test_bad_experiment_settings():
         ExperimentConfig(aspect="side")
     with pytest.raises(ConfigError, match="unknown baselines"):
         ExperimentConfig(baselines=("lenet",))
+    with pytest.raises(ConfigError, match="searches"):
+        ExperimentConfig(searches=("enas",))
+
+
+def test_kernel_search_under_a_macs_budget(tmp_path):
+    """The meta-kernel search runs inside the application; its derived network meets the MACs budget."""
+    exp = EXP.replace(searches=("kernel",), baselines=())
+    kernel = KernelSearchConfig(widths=(8, 8), strides=(1, 2), stem_channels=4, stem_kernel=3, epochs=1,
+                                batch_size=128, device="cpu")
+    from darts_lite.data import load_dataset
+    from darts_lite.kernel_search import build_kernel_net
+    from darts_lite.latency import count_macs
+    data = load_dataset("digits", image_size=8, seed=0)
+    shape = (1, data.in_channels, 8, 8)
+    smallest = count_macs(build_kernel_net(kernel, data, (3, 3)), shape)
+    largest = count_macs(build_kernel_net(kernel, data, (7, 7)), shape)
+    budget = (smallest + largest) / 2
+    out = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), kernel.replace(macs_budget=budget),
+                         run_dir=tmp_path, progress=False)
+    row = out["rows"][0]
+    assert row["model"] == "kernel" and row["search_seconds"] > 0
+    assert row["macs"] <= budget and row["macs"] == count_macs(build_kernel_net(kernel, data, row["kernels"]), shape)
+    assert (tmp_path / "cost_table.json").exists()
+    assert [line["model"] for line in out["table"]] == ["kernel"]

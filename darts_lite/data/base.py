@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ class DataSplits:
     classes: list[str]
     mean: list[float]  # per channel, computed on search_train only
     std: list[float]
+    records: dict[str, list[Any]] | None = None  # per split name, one metadata record per image, in order
 
     def splits(self) -> dict[str, Split]:
         """The three splits by name, in search_train, search_val, test order."""

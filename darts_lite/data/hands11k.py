@@ -243,5 +243,5 @@ def load_hands11k(image_size: int = 64, root=None, seed: int = 0, aspect: str | 
         name="hands11k",
         search_train=Split(X_tr, y_tr), search_val=Split(X_va, y_va), test=Split(X_te, y_te),
         num_classes=len(classes), in_channels=images.shape[1], image_size=image_size,
-        classes=classes, mean=mean, std=std,
+        classes=classes, mean=mean, std=std, records=kept,
     )

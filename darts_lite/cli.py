@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -130,6 +131,11 @@ def _data_config(run_dir: Path, **overrides) -> SearchConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "search" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # Each process would run the whole command and write the same files.
+        print(f"error: only `search` runs data-parallel under torchrun; run `{args.command}` "
+              "with plain `python -m darts_lite`", file=sys.stderr)
+        return 2
     try:
         return _COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError, ValueError) as e:
@@ -141,11 +147,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _search(args) -> int:
-    from . import pipeline
+    from . import distributed, pipeline
     from .search import search
     config = _config(SearchConfig, args)
     run_dir = Path(args.out) if args.out else Path("runs") / config.name
     result = search(config, pipeline.load_data(config), run_dir=run_dir, resume=args.resume)
+    # Under torchrun every process holds the same result: rank 0 alone writes it.
+    main = distributed.is_main()
+    distributed.shutdown()
+    if not main:
+        return 0
     pipeline.save_search(result)
     pipeline.plot_run(run_dir)
     print(f"genotype written to {run_dir / 'genotype.json'}\n{result.genotype}")

@@ -165,7 +165,7 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
     run_dir = Path(run_dir or Path("runs") / exp.name)
     run_dir.mkdir(parents=True, exist_ok=True)
     run = RunConfig(exp, search_config, train_config, kernel_config or KernelSearchConfig())
-    (run_dir / "config.json").write_text(json.dumps({k: v.to_dict() for k, v in zip(SECTIONS, run)}, indent=2) + "\n")
+    _claim(run_dir, run)
     rows_path = run_dir / "rows.jsonl"
     done = {(r["split"], r["model"]) for r in _rows(rows_path)}
     for seed in range(exp.splits):
@@ -188,6 +188,18 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
     rows = _rows(rows_path)
     table = results_table(rows, run, data, run_dir)
     return {"rows": rows, "table": table}
+
+
+def _claim(run_dir: Path, run: RunConfig) -> None:
+    """Write the run's config.json; refuse a directory that holds a run of another config."""
+    ours = json.loads(json.dumps({k: v.to_dict() for k, v in zip(SECTIONS, run)}))  # tuples -> lists
+    path = run_dir / "config.json"
+    if path.exists() and (theirs := json.loads(path.read_text())) != ours:
+        changed = [f"{section}.{key}" for section in SECTIONS for key in ours[section]
+                   if theirs.get(section, {}).get(key) != ours[section][key]]
+        raise ConfigError(f"{run_dir} holds a run with another config (changed: {', '.join(changed)}); its rows "
+                          "would be mixed with this one's. Use another name / --out, or delete the directory")
+    path.write_text(json.dumps(ours, indent=2) + "\n")
 
 
 def _jobs(run: RunConfig, data: DataSplits, seed: int, run_dir: Path, progress: bool, callback):

@@ -35,6 +35,8 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
     md = (tmp_path / "full" / "results.md").read_text()
     assert "| darts |" in md and "balanced acc." in md
     assert (tmp_path / "full" / "results.csv").read_text().count("\n") == 4
+    with pytest.raises(ConfigError, match="another config.*train.epochs"):  # rows of two configs never mix
+        run_experiment(EXP, SEARCH, TRAIN.replace(epochs=3), run_dir=tmp_path / "full", progress=False)
 
 
 def test_per_aspect_results_on_hands(tmp_path, hands11k_root):

@@ -84,20 +84,40 @@ def _results(nb) -> dict:
     return {}
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
+def _execute(path: Path, tmp_path: Path, monkeypatch, **params) -> dict:
+    """Run a notebook with its small parameters (and `params`) by papermill; its results JSON."""
     import papermill as pm
 
-    if path.stem in NEEDS_HANDS and not os.environ.get("HANDS11K_ROOT"):
-        pytest.skip("11K Hands not found: set HANDS11K_ROOT (CI uses ../shared/data/11k-hands-mini)")
     monkeypatch.setenv("DARTS_LITE_FIGURES", str(tmp_path / "figures"))
-    params = dict(SMALL.get(path.stem, {}), RUN_DIR=str(tmp_path / "run"))
+    params = dict(SMALL.get(path.stem, {}), RUN_DIR=str(tmp_path / "run"), **params)
     out = tmp_path / path.name
     pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent), kernel_name="python3",
                         progress_bar=False)
-    results = _results(nbformat.read(out, as_version=4))
+    executed = nbformat.read(out, as_version=4)
+    results = _results(executed)
     assert results, f"{path.name}: no cell tagged 'results' printed a JSON line of key results"
+    unrendered = [cell.id for cell in executed.cells for o in cell.get("outputs", [])
+                  if o.get("data", {}).get("text/plain", "").startswith("<Figure size") and "image/png" not in o["data"]]
+    assert not unrendered, f"{path.name}: figures shown as text, not images, in cells {unrendered} (%matplotlib inline?)"
+    return results
+
+
+@pytest.mark.notebook
+def test_application_notebook_without_hand_data_falls_back_to_digits(tmp_path, monkeypatch):
+    """A user without 11K Hands still runs notebook 07 top to bottom (on the offline digits)."""
+    monkeypatch.setenv("HANDS11K_ROOT", str(tmp_path / "no-data-here"))
+    path = next(p for p in NOTEBOOKS if p.stem == "07_hand_gender_search")
+    results = _execute(path, tmp_path, monkeypatch, BASELINES=["random"], SEARCHES=["darts"])
+    assert results["dataset"] == "digits"
+    assert {line["model"] for line in results["table"]} == {"darts", "random genotype"}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
+    if path.stem in NEEDS_HANDS and not os.environ.get("HANDS11K_ROOT"):
+        pytest.skip("11K Hands not found: set HANDS11K_ROOT (CI uses ../shared/data/11k-hands-mini)")
+    results = _execute(path, tmp_path, monkeypatch)
     if path.stem == "00_quickstart":
         assert 0.0 <= results["test_acc"] <= 1.0 and results["derived_params"] > 0
         assert 0 <= results["skip_connections_normal"] <= 8
@@ -124,7 +144,9 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         assert results["budgets_met"]  # every derived network fits its latency budget
         assert -1 <= results["table_rho"] <= 1 and results["table_mape"] >= 0
     if path.stem == "07_hand_gender_search":
-        assert {line["model"] for line in results["table"]} == {"darts", "mobilenet_v3_small", "random genotype"}
+        assert {line["model"] for line in results["table"]} == {"darts", "kernel", "mobilenet_v3_small",
+                                                                 "random genotype"}
+        assert results["kernel_within_budget"]
         assert all(0 <= line["balanced_acc_mean"] <= 1 for line in results["table"])
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189

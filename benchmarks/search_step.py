@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""Time one DARTS search step (Algorithm 1): darts_lite against the naive reference.
+"""Time one DARTS search step (Algorithm 1): darts_lite's plain and fast paths against the naive reference.
 
+Implementations: `plain` (SearchCell: one MixedOp per edge), `fast` (FastSearchCell: the edges
+leaving a state batched into wide convolutions), `reference` (../shared/reference/darts_ref.py).
+`--partial-channels K` runs darts_lite with PC-DARTS partial channels (1/K through the candidates).
 For a shape (layers, channels, batch, image), an order (1 or 2) and a device,
 each implementation builds its supernet and optimisers, takes one fixed random
 train batch and one validation batch on the device, runs `--warmup` untimed
@@ -12,8 +15,8 @@ goes down, so only separate processes make it comparable. Both children import
 torch and darts_lite before building anything, so they start from the same
 import footprint; `baseline_rss_mb` is the RSS at that point.
 
-stdout carries JSON only, one line per run: one per implementation, then
-{"impl": "ratio", "speedup": ref_sec / ours_sec, "memory_ratio": ours_mem / ref_mem, ...}.
+stdout carries JSON only, one line per run: one per implementation, then one ratio line per pair
+{"impl": "ratio", "pair": "fast/reference", "speedup": ref_sec / fast_sec, "memory_ratio": fast_mem / ref_mem, ...}.
 Progress goes to stderr. On a shared machine use `--repeats N`: the two
 implementations alternate N times and the ratio compares each one's fastest run.
 
@@ -22,6 +25,7 @@ time from ../shared/reference/ next to the repository, or from `--reference PATH
 when it is absent the comparison is skipped and the JSON says so.
 
     python benchmarks/search_step.py --layers 3 --channels 8 --batch 32 --image 16 --order 1 --threads 2
+    python benchmarks/search_step.py --impl fast --partial-channels 4     # memory at K = 4
     python benchmarks/search_step.py --sweep --threads 2      # the CPU teaching shapes
 """
 from __future__ import annotations
@@ -41,6 +45,7 @@ DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 # (layers, channels, batch, image, order): the CPU shapes quoted in the reference README.
 SWEEP = [(3, 8, 32, 16, 1), (3, 8, 32, 16, 2), (5, 8, 32, 32, 1)]
 
+IMPLS = ("plain", "fast", "reference")
 SHAPE_KEYS = ("layers", "channels", "batch", "image", "in_channels", "classes")
 
 
@@ -102,7 +107,8 @@ def bench_darts_lite(args, device) -> dict:
     model = SearchNetwork(C=config.channels, num_classes=args.classes, layers=config.layers,
                           nodes=config.nodes, multiplier=config.multiplier,
                           stem_multiplier=config.stem_multiplier, in_channels=args.in_channels,
-                          primitives=config.primitives, alpha_init_std=config.alpha_init_std).to(device)
+                          primitives=config.primitives, alpha_init_std=config.alpha_init_std,
+                          fast=args.impl == "fast", partial_channels=args.partial_channels).to(device)
     w_opt, alpha_opt, _ = make_optimizers(model, config)
 
     def batch():
@@ -116,14 +122,14 @@ def bench_darts_lite(args, device) -> dict:
 
     for i in range(args.warmup):
         step()
-        log(f"  darts_lite warmup {i + 1}/{args.warmup}")
+        log(f"  {args.impl} warmup {i + 1}/{args.warmup}")
     sync()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     t0 = time.perf_counter()
     for i in range(args.steps):
         step()
-        log(f"  darts_lite step {i + 1}/{args.steps}")
+        log(f"  {args.impl} step {i + 1}/{args.steps}")
     sync()
     sec = (time.perf_counter() - t0) / max(args.steps, 1)
 
@@ -156,9 +162,10 @@ def run_child(args) -> int:
     load_before = os.getloadavg()[0]
     log(f"[{args.impl}] layers={args.layers} C={args.channels} batch={args.batch} image={args.image} "
         f"order={args.order} device={device} threads={torch.get_num_threads()}")
-    bench = bench_darts_lite if args.impl == "darts_lite" else bench_reference
+    bench = bench_reference if args.impl == "reference" else bench_darts_lite
     res = bench(args, device)
     out = {"impl": args.impl, **{k: getattr(args, k) for k in SHAPE_KEYS}, "order": args.order,
+           "partial_channels": 1 if args.impl == "reference" else args.partial_channels,
            "device": str(device), **res,
            "baseline_rss_mb": None if baseline is None else round(baseline, 1),
            "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -181,7 +188,8 @@ def child_argv(args, impl: str, shape: tuple) -> list[str]:
             "--layers", str(layers), "--channels", str(channels), "--batch", str(batch),
             "--image", str(image), "--order", str(order), "--in-channels", str(args.in_channels),
             "--classes", str(args.classes), "--steps", str(args.steps), "--warmup", str(args.warmup),
-            "--device", args.device, "--seed", str(args.seed), "--reference", str(args.reference)]
+            "--device", args.device, "--seed", str(args.seed), "--reference", str(args.reference),
+            "--partial-channels", str(args.partial_channels)]
     if args.threads:
         argv += ["--threads", str(args.threads)]
     return argv
@@ -203,21 +211,40 @@ def _fastest(results: list[dict]) -> dict | None:
     return results[0] if results else None
 
 
-def compare(args, shape: tuple) -> bool:
-    """Run both implementations on one shape and print their lines and the ratio; False on failure."""
+def ratio_line(ours: dict, theirs: dict, pair: str, shape: tuple, repeats: int) -> dict:
+    """speedup = their s/step / ours, memory_ratio = our peak / theirs (and above the import baseline)."""
     layers, channels, batch, image, order = shape
-    impls = args.impls
-    ours = ref = None
-    note = None
+    line = {"impl": "ratio", "pair": pair, "layers": layers, "channels": channels, "batch": batch, "image": image,
+            "order": order, "device": ours.get("device"), "repeats": repeats}
+    if "error" in ours or "error" in theirs:
+        return {**line, "note": "a run failed; no ratio"}
+    line.update({"speedup": round(theirs["sec_per_step"] / ours["sec_per_step"], 3),
+                 "memory_ratio": round(ours["peak_mem_mb"] / theirs["peak_mem_mb"], 3),
+                 "sec_per_step": [ours["sec_per_step"], theirs["sec_per_step"]],
+                 "peak_mem_mb": [ours["peak_mem_mb"], theirs["peak_mem_mb"]], "mem_kind": ours["mem_kind"],
+                 "weight_params_match": ours["weight_params"] == theirs["weight_params"]})
+    if ours["mem_kind"] == "process_peak_rss" and ours.get("baseline_rss_mb") and theirs.get("baseline_rss_mb"):
+        # Peak RSS above what the process held after imports: the step's own footprint.
+        net_theirs = theirs["peak_mem_mb"] - theirs["baseline_rss_mb"]
+        if net_theirs > 0:
+            line["memory_ratio_above_baseline"] = round(
+                (ours["peak_mem_mb"] - ours["baseline_rss_mb"]) / net_theirs, 3)
+    return line
+
+
+def compare(args, shape: tuple) -> bool:
+    """Run the implementations on one shape and print their lines and the ratios; False on failure."""
+    impls = list(args.impls)
     if "reference" in impls:
+        note = None
         if args.no_reference:
             note = "reference skipped (--no-reference)"
         elif not Path(args.reference).is_file():
             note = f"reference not found at {args.reference}; comparison skipped"
         elif args.in_channels != 3:
             note = "reference skipped: it builds 3-channel inputs, use --in-channels 3 to compare"
-        impls = [i for i in impls if i != "reference" or note is None]
-        if note is not None and "darts_lite" not in impls:
+        if note is not None:
+            impls.remove("reference")
             print(json.dumps({"impl": "reference", "note": note}), flush=True)
     ok = True
     runs = {impl: [] for impl in impls}
@@ -231,30 +258,11 @@ def compare(args, shape: tuple) -> bool:
             print(json.dumps(res), flush=True)
             ok &= "error" not in res
             runs[impl].append(res)
-    ours, ref = (_fastest(runs.get(impl, [])) for impl in ("darts_lite", "reference"))
-    if "reference" in args.impls and "darts_lite" in args.impls:
-        ratio = {"impl": "ratio", "layers": layers, "channels": channels, "batch": batch, "image": image,
-                 "order": order, "device": (ours or {}).get("device", args.device),
-                 "repeats": args.repeats}
-        if note is not None:
-            ratio["note"] = note
-        elif ours and ref and "error" not in ours and "error" not in ref:
-            ratio.update({
-                "speedup": round(ref["sec_per_step"] / ours["sec_per_step"], 3),
-                "memory_ratio": round(ours["peak_mem_mb"] / ref["peak_mem_mb"], 3),
-                "ours_sec_per_step": ours["sec_per_step"], "ref_sec_per_step": ref["sec_per_step"],
-                "ours_peak_mem_mb": ours["peak_mem_mb"], "ref_peak_mem_mb": ref["peak_mem_mb"],
-                "mem_kind": ours["mem_kind"]})
-            if ours["mem_kind"] == "process_peak_rss" and ours.get("baseline_rss_mb") and ref.get("baseline_rss_mb"):
-                # Peak RSS above what the process held after imports: the step's own footprint.
-                net_ours = ours["peak_mem_mb"] - ours["baseline_rss_mb"]
-                net_ref = ref["peak_mem_mb"] - ref["baseline_rss_mb"]
-                if net_ref > 0:
-                    ratio["memory_ratio_above_baseline"] = round(net_ours / net_ref, 3)
-            ratio["weight_params_match"] = ours["weight_params"] == ref["weight_params"]
-        else:
-            ratio["note"] = "a run failed; no ratio"
-        print(json.dumps(ratio), flush=True)
+    best = {impl: _fastest(results) for impl, results in runs.items()}
+    for ours, theirs in (("fast", "plain"), ("fast", "reference"), ("plain", "reference")):
+        if ours in best and theirs in best:
+            print(json.dumps(ratio_line(best[ours], best[theirs], f"{ours}/{theirs}", shape, args.repeats)),
+                  flush=True)
     return ok
 
 
@@ -279,8 +287,8 @@ def parse_args(argv=None):
     p.add_argument("--no-reference", action="store_true", help="time darts_lite only")
     p.add_argument("--sweep", action="store_true",
                    help=f"run the CPU teaching shapes (layers, C, batch, image, order) {SWEEP}")
-    p.add_argument("--impl", choices=("darts_lite", "reference"), default=None,
-                   help="time one implementation only (default: both)")
+    p.add_argument("--impl", choices=IMPLS, default=None, help="time one implementation only (default: all)")
+    p.add_argument("--partial-channels", type=int, default=1, help="PC-DARTS K for plain and fast (1: off)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child and args.impl is None:
@@ -296,7 +304,7 @@ def main(argv=None) -> int:
         return run_child(args)
     # Resolve "auto" once so both children use the same device.
     args.device = resolve_device(args.device)
-    args.impls = [args.impl] if args.impl else ["darts_lite", "reference"]
+    args.impls = [args.impl] if args.impl else list(IMPLS)
     shapes = SWEEP if args.sweep else [(args.layers, args.channels, args.batch, args.image, args.order)]
     ok = True
     for shape in shapes:

@@ -3,8 +3,9 @@
 One concept per module: `ops` (candidate operations), `supernet` (the continuous
 relaxation), `hypergradient` (the bilevel approximation), `genotypes`
 (derivation), `network` (the derived net), `search` / `train` (loops),
-`data`, `viz`, `cli`; the DAG-wired dense blocks in `dag`, `dag_sampling`,
-`dense_blocks`, `dag_search`, `viz_dag`.
+`distributed` (data-parallel search under torchrun), `data`, `viz`, `cli`;
+the DAG-wired dense blocks in `dag`, `dag_sampling`, `dense_blocks`,
+`dag_search`, `viz_dag`.
 """
 from .config import ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
 from .dag import DAG

@@ -89,6 +89,8 @@ class SearchConfig(_Config):
     grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
     early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
     alpha_init_std: float = 1e-3
+    fast: bool = False               # batched cells (fast_cell): the same function, fewer and wider kernels
+    partial_channels: int = 1        # PC-DARTS K: 1/K of each edge's channels through its candidates
     seed: int = 0
     device: str = "auto"
 
@@ -107,6 +109,10 @@ class SearchConfig(_Config):
             _check(self, {"image_size": (4, None)})
         if self.order not in (1, 2, "exact"):
             raise ConfigError(f"SearchConfig.order must be 1, 2 or 'exact', got {self.order!r}")
+        _check(self, {"partial_channels": (1, None)})
+        if self.channels % self.partial_channels:
+            raise ConfigError(f"SearchConfig.partial_channels ({self.partial_channels}) must divide "
+                              f"channels ({self.channels})")
         if self.order == 2 and self.radius == 0:
             raise ConfigError("SearchConfig.radius must be > 0 for order 2 (the paper uses 0.01)")
         if not self.name or "/" in self.name:

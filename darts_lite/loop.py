@@ -31,13 +31,16 @@ def run_epochs(state: dict, *, epochs: int, steps: int, batches: Callable[[int, 
                step: Callable[[object], dict], end_epoch: Callable[[dict], bool | None],
                save: Callable[[dict], dict], path: Path, desc: str, progress: bool = True,
                after_step: Callable[[dict], None] | None = None,
-               callback: Callable[[dict], None] | None = None) -> None:
+               callback: Callable[[dict], None] | None = None, write: bool = True,
+               agree: Callable[[bool], bool] | None = None) -> None:
     """Run `step` on `batches(epoch, start)` until `epochs` are done, checkpointing to `path`.
 
     `end_epoch(state)` may return True to end the run after that epoch (early stopping).
     Ctrl-C (or `info["stop"]()` from `callback`) finishes the step in flight,
     saves a checkpoint and raises KeyboardInterrupt; a NaN loss raises
     NonFiniteLossError and leaves the last epoch's checkpoint untouched.
+    In a data-parallel run only one process may `write` checkpoints, and
+    `agree(requested)` (True if any process asked to stop) makes all stop after the same step.
     """
     bar = tqdm(total=epochs * steps, initial=state["epoch"] * steps + state["step"], desc=desc,
                disable=not progress, unit="step")
@@ -63,15 +66,18 @@ def run_epochs(state: dict, *, epochs: int, steps: int, batches: Callable[[int, 
                     bar.set_postfix(loss=f"{m['loss']:.3f}", acc=f"{m['acc']:.2f}")
                     if callback is not None:
                         callback({"epoch": epoch, "step": i, **m, "stop": stop.request})
-                    if stop.requested:
-                        ckpt.save_checkpoint(save(state), path)
+                    requested = stop.requested if agree is None else agree(stop.requested)
+                    if requested:
+                        if write:
+                            ckpt.save_checkpoint(save(state), path)
                         raise KeyboardInterrupt(f"{desc} interrupted at epoch {epoch + 1}, step {i + 1}; "
                                                 f"checkpoint saved to {path}: run again with resume=True "
                                                 "to continue")
                 if end_epoch(state):  # an early-stopping rule fired: this epoch is the last
                     state["stopped_early"] = True
                 state.update(epoch=epoch + 1, step=0, sums=zero_sums())
-                ckpt.save_checkpoint(save(state), path)
+                if write:
+                    ckpt.save_checkpoint(save(state), path)
     finally:
         bar.close()
 

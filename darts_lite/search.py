@@ -7,7 +7,9 @@
 `search_step` is one iteration; `search` runs epochs of it with a cosine
 schedule on w's learning rate, gradient clipping, a progress bar, a metrics
 history, alpha snapshots, a checkpoint after every epoch (and on Ctrl-C), and
-`resume=True` to continue a stopped run exactly.
+`resume=True` to continue a stopped run exactly. Launched by `torchrun`, it
+runs data-parallel (see `distributed`): each process takes its share of every
+global batch, gradients are averaged, and only rank 0 writes files.
 """
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import distributed
 from .checkpoint import epoch_generator
 from .config import ConfigError, SearchConfig
 from .data import DataSplits, iterate_batches, load_dataset, num_batches
 from .genotypes import Genotype
-from .hypergradient import Batch, Criterion, hypergradient
+from .hypergradient import Average, Batch, Criterion, hypergradient
 from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
 from .supernet import SearchNetwork
 from .train import evaluate
@@ -55,7 +58,8 @@ def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:
     return SearchNetwork(C=config.channels, num_classes=data.num_classes, layers=config.layers,
                          nodes=config.nodes, multiplier=config.multiplier,
                          stem_multiplier=config.stem_multiplier, in_channels=data.in_channels,
-                         primitives=config.primitives, alpha_init_std=config.alpha_init_std)
+                         primitives=config.primitives, alpha_init_std=config.alpha_init_std, fast=config.fast,
+                         partial_channels=config.partial_channels)
 
 
 def make_optimizers(model: SearchNetwork, config: SearchConfig):
@@ -70,15 +74,19 @@ def make_optimizers(model: SearchNetwork, config: SearchConfig):
 
 def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: torch.optim.Optimizer,
                 train_batch: Batch, val_batch: Batch, order: int | str = 1, radius: float = 0.01,
-                grad_clip: float = 5.0, criterion: Criterion = F.cross_entropy) -> dict[str, float]:
+                grad_clip: float = 5.0, criterion: Criterion = F.cross_entropy,
+                average: Average | None = None) -> dict[str, float]:
     """One iteration of Algorithm 1: alpha on a validation batch, then w on a training batch.
 
     xi, the virtual step size of eq. 6, is w's current learning rate (as in the paper).
-    Returns the training loss and accuracy of the w step.
+    Returns the training loss and accuracy of the w step. In a data-parallel
+    search the batches are this process's shards and `average` is
+    `distributed.all_average`: every gradient is averaged before clipping and
+    the optimiser steps, and so are the loss, accuracy and BatchNorm running statistics.
     """
     xi = w_opt.param_groups[0]["lr"]
     alpha_opt.zero_grad(set_to_none=True)
-    grads = hypergradient(model, train_batch, val_batch, order, xi, radius, criterion)
+    grads = hypergradient(model, train_batch, val_batch, order, xi, radius, criterion, average)
     for a, g in zip(model.arch_parameters(), grads):
         a.grad = g
     alpha_opt.step()
@@ -88,13 +96,27 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
     loss = criterion(logits, y)
     weights = model.weight_parameters()
     # Only w's gradient is wanted here: alpha.grad stays untouched.
-    for p, g in zip(weights, torch.autograd.grad(loss, weights)):
+    grads = torch.autograd.grad(loss, weights)
+    acc = (logits.argmax(1) == y).float().mean() if y.dtype == torch.long else torch.tensor(float("nan"))
+    if average is not None:
+        grads, loss, acc = _average_w_step(model, grads, loss, acc, average)
+    for p, g in zip(weights, grads):
         p.grad = g
     if grad_clip > 0:
         nn.utils.clip_grad_norm_(weights, grad_clip)
     w_opt.step()
-    acc = (logits.argmax(1) == y).float().mean().item() if y.dtype == torch.long else float("nan")
-    return {"loss": loss.item(), "acc": acc}
+    return {"loss": loss.item(), "acc": acc.item()}
+
+
+def _average_w_step(model: nn.Module, grads, loss: torch.Tensor, acc: torch.Tensor, average: Average):
+    """One collective for the w step: grad_w, the loss, the accuracy and the BatchNorm running statistics."""
+    stats = [b for b in model.buffers() if b.is_floating_point()]
+    out = average([*grads, loss.detach(), acc.to(loss), *stats])
+    n = len(grads)
+    with torch.no_grad():
+        for b, mean in zip(stats, out[n + 2:]):
+            b.copy_(mean)
+    return out[:n], out[n], out[n + 1]
 
 
 def collapse_diagnostics(model: SearchNetwork) -> dict[str, float]:
@@ -114,10 +136,19 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     `callback(info)` is called after every step with the epoch, step, metrics,
     the model and a `stop()` function that ends the run as Ctrl-C would
     (checkpoint, then KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
+
+    Under torchrun (or in an initialised process group) the search is
+    data-parallel: `config.batch_size` is the global batch, split evenly over
+    the processes; only rank 0 writes `run_dir` and shows progress; every
+    process returns the same result.
     """
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / config.name
     path = run_dir / "search_checkpoint.pt"
-    device = get_device(config.device)
+    device = distributed.init(get_device(config.device))
+    parallel, main = distributed.world_size() > 1, distributed.is_main()
+    if parallel:
+        distributed.local_batch_size(config.batch_size)  # a clear error before any work
+        distributed.barrier()  # rank 0's files (a checkpoint to resume from) are complete before anyone looks
     set_seed(config.seed)
     if data is None:
         data = load_data(config)
@@ -134,19 +165,27 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
              "trajectory": {"epoch": [0.0], **{k: [w.cpu()] for k, w in model.arch_weights().items()}}}
     if resume and path.exists():
         state = restore(path, device, config, modules, SearchConfig.from_dict)
-        print(f"resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}")
-    elif resume:
+        if main:
+            print(f"resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}")
+    elif resume and main:
         print(f"no checkpoint in {run_dir}: starting afresh")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "search_config.json")
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "search_config.json")
+    average = distributed.all_average if parallel else None
+    if parallel:  # as DDP does: every process starts from rank 0's state
+        distributed.broadcast_(list(model.state_dict().values()))
 
     def batches(epoch: int, start: int):
-        return zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
-                                     drop_last=True, start=start)
-                     for stream, split in enumerate((train, val))))
+        # Every process draws the same global batches (same seeds) and keeps its shard of each.
+        pairs = zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
+                                      drop_last=True, start=start)
+                      for stream, split in enumerate((train, val))))
+        return pairs if not parallel else ((distributed.shard(t), distributed.shard(v)) for t, v in pairs)
 
     def step(batch):
-        return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip)
+        return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip,
+                           average=average)
 
     snap_every = max(1, steps // SNAPSHOTS_PER_EPOCH)
 
@@ -166,7 +205,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
                save=lambda s: checkpoint_dict(s, config, modules), path=path,
-               desc=f"search {config.name}", progress=progress, after_step=after_step,
+               desc=f"search {config.name}", progress=progress and main, after_step=after_step,
+               write=main, agree=distributed.any_process if parallel else None,
                callback=None if callback is None else lambda info: callback({**info, "model": model}))
     return SearchResult(genotype=model.genotype(),
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},

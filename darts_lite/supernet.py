@@ -19,23 +19,42 @@ import torch.nn as nn
 
 from .genotypes import Genotype, derive_genotype, num_edges
 from .ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, Zero, build_op, check_primitives
+from .partial import bypass, channel_shuffle, check_partial_channels
+
+
+def candidate(name: str, C: int, stride: int) -> nn.Module:
+    """A candidate operation as the search uses it: BatchNorm not affine, pools followed by a BatchNorm."""
+    # Search BN is not affine: a learnable scale would compete with alpha.
+    op = build_op(name, C, stride, affine=False)
+    if "pool" in name:
+        # As in the authors' code: put pooling outputs on the scale of the convs.
+        op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+    return op
 
 
 class MixedOp(nn.Module):
-    """One edge: the softmax-weighted sum of every candidate operation (eq. 2)."""
+    """One edge: the softmax-weighted sum of every candidate operation (eq. 2).
 
-    def __init__(self, C: int, stride: int, primitives: Sequence[str] = PRIMITIVES):
+    With `partial_channels` K > 1 only the first C/K channels go through the candidates (PC-DARTS,
+    see `partial`).
+    """
+
+    def __init__(self, C: int, stride: int, primitives: Sequence[str] = PRIMITIVES, partial_channels: int = 1):
         super().__init__()
-        self.ops = nn.ModuleList()
-        for name in primitives:
-            # Search BN is not affine: a learnable scale would compete with alpha.
-            op = build_op(name, C, stride, affine=False)
-            if "pool" in name:
-                # As in the authors' code: put pooling outputs on the scale of the convs.
-                op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
-            self.ops.append(op)
+        self.C, self.stride, self.k = C, stride, partial_channels
+        self.primitives = tuple(primitives)
+        c = check_partial_channels(C, partial_channels, stride)
+        self.ops = nn.ModuleList(candidate(name, c, stride) for name in primitives)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if self.k == 1:
+            return self.mix(x, weights)
+        c = self.C // self.k
+        both = torch.cat([self.mix(x[:, :c], weights), bypass(x[:, c:], self.stride)], dim=1)
+        return channel_shuffle(both, self.k)
+
+    def mix(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """sum_o weights[o] * o(x) (eq. 2)."""
         out = None
         for w, op in zip(weights, self.ops):
             # w * zeros adds nothing and passes no gradient: skipping `none` is exact.
@@ -52,7 +71,8 @@ class SearchCell(nn.Module):
     """A cell DAG: 2 input nodes, `nodes` intermediate nodes, a MixedOp on every forward edge."""
 
     def __init__(self, nodes: int, multiplier: int, c_prev_prev: int, c_prev: int, C: int,
-                 reduction: bool, reduction_prev: bool, primitives: Sequence[str] = PRIMITIVES):
+                 reduction: bool, reduction_prev: bool, primitives: Sequence[str] = PRIMITIVES,
+                 partial_channels: int = 1):
         super().__init__()
         self.reduction = reduction
         self.nodes = nodes
@@ -63,7 +83,7 @@ class SearchCell(nn.Module):
             self.preprocess0 = ReLUConvBN(c_prev_prev, C, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(c_prev, C, 1, 1, 0, affine=False)
         self.edges = nn.ModuleList(
-            MixedOp(C, 2 if reduction and j < 2 else 1, primitives)
+            MixedOp(C, 2 if reduction and j < 2 else 1, primitives, partial_channels)
             for i in range(nodes) for j in range(2 + i))
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -77,11 +97,17 @@ class SearchCell(nn.Module):
 
 
 class SearchNetwork(nn.Module):
-    """The DARTS supernet: stem, `layers` search cells (reductions at 1/3 and 2/3), classifier."""
+    """The DARTS supernet: stem, `layers` search cells (reductions at 1/3 and 2/3), classifier.
+
+    `fast=True` builds `fast_cell.FastSearchCell`s (the edges leaving a state batched: the same
+    function, fewer and wider kernels); `partial_channels` K sends 1/K of each edge's channels
+    through its candidates (PC-DARTS).
+    """
 
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, nodes: int = 4,
                  multiplier: int = 4, stem_multiplier: int = 3, in_channels: int = 3,
-                 primitives: Sequence[str] = PRIMITIVES, alpha_init_std: float = 1e-3):
+                 primitives: Sequence[str] = PRIMITIVES, alpha_init_std: float = 1e-3, fast: bool = False,
+                 partial_channels: int = 1):
         super().__init__()
         _check_shape(C=C, num_classes=num_classes, layers=layers, nodes=nodes,
                      multiplier=multiplier, stem_multiplier=stem_multiplier, in_channels=in_channels)
@@ -94,12 +120,16 @@ class SearchNetwork(nn.Module):
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, C
         self.cells = nn.ModuleList()
         reduction_prev = False
+        if fast:
+            from .fast_cell import FastSearchCell as Cell  # fast_cell builds on this module
+        else:
+            Cell = SearchCell
         for i in range(layers):
             reduction = i in reduction_layers(layers)
             if reduction:
                 c_curr *= 2
-            self.cells.append(SearchCell(nodes, multiplier, c_prev_prev, c_prev, c_curr,
-                                         reduction, reduction_prev, self.primitives))
+            self.cells.append(Cell(nodes, multiplier, c_prev_prev, c_prev, c_curr, reduction, reduction_prev,
+                                   self.primitives, partial_channels))
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, multiplier * c_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)

@@ -37,7 +37,8 @@ def _bool(text: str) -> bool:
 
 
 # Fields whose default does not tell the type.
-_TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv, "grayscale": _bool}
+_TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv, "grayscale": _bool,
+          "fast": _bool}
 
 
 def _add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:

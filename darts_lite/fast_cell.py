@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives
+from .ops import OPS, PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives
 from .partial import bypass, channel_shuffle, check_partial_channels
 from .supernet import SearchCell, SearchNetwork, candidate
 
@@ -33,6 +33,8 @@ from .supernet import SearchCell, SearchNetwork, candidate
 _CONVS = {"sep_conv_3x3": (3, 1, 1, 2), "sep_conv_5x5": (5, 2, 1, 2),
           "dil_conv_3x3": (3, 2, 2, 1), "dil_conv_5x5": (5, 4, 2, 1)}
 _SHARED = ("max_pool_3x3", "avg_pool_3x3")
+# The paper's eight as `ops` defines them; a candidate registered or overridden later runs edge by edge.
+_BUILT_IN = {name: OPS[name] for name in PRIMITIVES}
 
 
 class WideStage(nn.Module):
@@ -81,19 +83,20 @@ class FanOut(nn.Module):
         self.kinds: list[str] = []
         self.ops = nn.ModuleList()
         for name in self.primitives:
-            if name == "none":  # w * zeros adds nothing and passes no gradient
+            if name == "none" and OPS[name] is _BUILT_IN[name]:  # w * zeros adds nothing, passes no gradient
                 kind, op = "zero", nn.Identity()
+            elif name not in _BUILT_IN or OPS[name] is not _BUILT_IN[name]:
+                kind, op = "per_edge", nn.ModuleList(candidate(name, c, stride) for _ in range(m))
             elif name in _SHARED or (name == "skip_connect" and stride == 1):
                 kind, op = "shared", candidate(name, c, stride)
             elif name == "skip_connect":
                 kind, op = "relu", WideFactorizedReduce(c, m)
-            elif name in _CONVS:
+            else:
                 kernel, padding, dilation, stages = _CONVS[name]
-                kind, op = "wide", nn.Sequential(*[
-                    layer for s in range(stages) for layer in
-                    ([nn.ReLU()] if s else []) + [WideStage(c, m, kernel, stride if s == 0 else 1, padding, dilation)]])
-            else:  # a registered candidate of another shape: edge by edge
-                kind, op = "per_edge", nn.ModuleList(candidate(name, c, stride) for _ in range(m))
+                layers = [WideStage(c, m, kernel, stride, padding, dilation)]
+                if stages == 2:  # SepConv: a second separable convolution, at stride 1
+                    layers += [nn.ReLU(), WideStage(c, m, kernel, 1, padding, dilation)]
+                kind, op = "wide", nn.Sequential(*layers)
             self.kinds.append(kind)
             self.ops.append(op)
 
@@ -186,7 +189,7 @@ def _copy_edges(fan_out: FanOut, edges: list) -> None:
     """Stack the weights and BatchNorm buffers of m `MixedOp`s into the wide modules of `fan_out`."""
     for o, (kind, wide) in enumerate(zip(fan_out.kinds, fan_out.ops)):
         plain = [edge.ops[o] for edge in edges]
-        if kind in ("zero",):
+        if kind == "zero":
             continue
         if kind == "shared":  # identical on every edge: any edge's buffers will do
             wide.load_state_dict(plain[0].state_dict())

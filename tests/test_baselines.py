@@ -12,7 +12,8 @@ def test_hand_made_networks_take_grey_images_at_their_minimum_size(name):
     assert model(torch.zeros(2, 1, size, size)).shape == (2, 7)
 
 
-@pytest.mark.parametrize("name, size", [("alexnet", 16), ("alexnet", 32), ("vgg11", 8), ("vgg11", 16)])
+@pytest.mark.parametrize("name, size", [("alexnet", 16), ("alexnet", 32), ("vgg11", 8), ("vgg11", 16),
+                                        ("vgg11_bn", 16)])
 def test_alexnet_and_vgg_are_adapted_to_small_images(name, size):
     assert size < MIN_IMAGE_SIZE[name]
     model = hand_made(name, 3, 2, image_size=size).eval()
@@ -28,7 +29,8 @@ def test_too_small_images_and_unknown_names_are_refused():
         hand_made("resnet18", 2, 2)
 
 
-@pytest.mark.parametrize("name, size, grid", [("alexnet", 16, 6), ("vgg11", 16, 7), ("vgg11", 32, 7)])
+@pytest.mark.parametrize("name, size, grid", [("alexnet", 16, 6), ("vgg11", 16, 7), ("vgg11", 32, 7),
+                                                   ("vgg11_bn", 16, 7)])
 def test_classifier_takes_the_real_features_not_their_repeated_copies(name, size, grid):
     """The adapted network computes what torchvision's does when its first linear layer gets summed weights."""
     torch.manual_seed(0)
@@ -51,3 +53,10 @@ def test_classifier_takes_the_real_features_not_their_repeated_copies(name, size
         original.classifier[first].bias.copy_(small.bias)
     x = torch.randn(2, 3, size, size)
     torch.testing.assert_close(adapted(x), original(x), rtol=1e-4, atol=1e-5)
+
+
+def test_building_leaves_batchnorm_statistics_untouched():
+    model = hand_made("vgg11_bn", 1, 2, image_size=16)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert model.training and bns and all(int(m.num_batches_tracked) == 0 for m in bns)
+    assert all(torch.equal(m.running_mean, torch.zeros_like(m.running_mean)) for m in bns)

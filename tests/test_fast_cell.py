@@ -152,3 +152,15 @@ def test_partial_channels_errors_say_what_to_change():
         check_partial_channels(4, 4, 2)
     with pytest.raises(ValueError, match=">= 1"):
         check_partial_channels(4, 0, 1)
+
+
+def test_an_overridden_built_in_candidate_runs_edge_by_edge(monkeypatch):
+    from darts_lite.ops import OPS
+    monkeypatch.setitem(OPS, "sep_conv_3x3", lambda C, stride, affine: nn.Conv2d(C, C, 3, stride, 1, bias=False))
+    torch.manual_seed(0)
+    plain = SearchCell(2, 2, 6, 8, 4, False, False).double()
+    fast = FastSearchCell.from_plain(plain)
+    assert fast.fan_outs[0].kinds[PRIMITIVES.index("sep_conv_3x3")] == "per_edge"
+    s0, s1 = _inputs(False)
+    w = torch.softmax(torch.randn(num_edges(2), len(PRIMITIVES), dtype=torch.float64), -1)
+    torch.testing.assert_close(fast(s0, s1, w), plain(s0, s1, w), rtol=1e-12, atol=1e-12)

@@ -103,7 +103,8 @@ def load_config(path: str | Path) -> RunConfig:
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {unknown}; use {', '.join(SECTIONS)}")
     return RunConfig(ExperimentConfig.from_dict(d.get("experiment", {})), SearchConfig.from_dict(d.get("search", {})),
-                     TrainConfig.from_dict(d.get("train", {})), KernelSearchConfig.from_dict(d.get("kernel_search", {})))
+                     TrainConfig.from_dict(d.get("train", {})),
+                     KernelSearchConfig.from_dict(d.get("kernel_search", {})))
 
 
 def load_split(exp: ExperimentConfig, seed: int) -> DataSplits:

@@ -97,8 +97,9 @@ def _execute(path: Path, tmp_path: Path, monkeypatch, **params) -> dict:
     results = _results(executed)
     assert results, f"{path.name}: no cell tagged 'results' printed a JSON line of key results"
     unrendered = [cell.id for cell in executed.cells for o in cell.get("outputs", [])
-                  if o.get("data", {}).get("text/plain", "").startswith("<Figure size") and "image/png" not in o["data"]]
-    assert not unrendered, f"{path.name}: figures shown as text, not images, in cells {unrendered} (%matplotlib inline?)"
+                  if o.get("data", {}).get("text/plain", "").startswith("<Figure size")
+                  and "image/png" not in o["data"]]
+    assert not unrendered, f"{path.name}: figures shown as text, not as images, in {unrendered} (%matplotlib inline?)"
     return results
 
 

@@ -25,6 +25,8 @@ HAND_MADE = ("mobilenet_v3_small", "resnet18", "alexnet", "vgg11", "vgg11_bn")
 # The smallest square input each one accepts as torchvision builds it (measured: AlexNet fails at
 # 32, VGG-11 at 16), and after the small-image adaptation.
 MIN_IMAGE_SIZE = {"mobilenet_v3_small": 1, "resnet18": 1, "alexnet": 63, "vgg11": 32, "vgg11_bn": 32}
+# The ones whose classifier takes a fixed grid of features (AlexNet 6x6, VGG 7x7) through an adaptive pool.
+FIXED_GRID = ("alexnet", "vgg11", "vgg11_bn")
 MIN_ADAPTED_SIZE = {"mobilenet_v3_small": 1, "resnet18": 1, "alexnet": 16, "vgg11": 1, "vgg11_bn": 1}
 
 
@@ -50,7 +52,7 @@ def hand_made(name: str, in_channels: int, num_classes: int, image_size: int | N
     model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
     if image_size is not None and image_size < MIN_IMAGE_SIZE[name]:
         adapt_to_small_images(model, name, image_size)
-    if image_size is not None and name != "mobilenet_v3_small" and name != "resnet18":
+    if image_size is not None and name in FIXED_GRID:
         drop_repeated_features(model, image_size)
     return nn.Sequential(RepeatChannels(), model)
 

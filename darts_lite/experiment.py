@@ -176,7 +176,7 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
         for model_name, job in jobs:
             if (seed, model_name) in done:
                 continue
-            row = {"split": seed, "model": model_name, **job(), }
+            row = {"split": seed, "model": model_name, **job()}
             model = row.pop("_model")
             # BatchNorm statistics recomputed on the training images for every model alike: torchvision's
             # MobileNetV3 uses momentum 0.01, too slow for short budgets (it tests at chance otherwise)
@@ -208,40 +208,42 @@ def _jobs(run: RunConfig, data: DataSplits, seed: int, run_dir: Path, progress: 
     exp, search_config = run.experiment, run.search
     tcfg, split_dir = run.train.replace(seed=seed), run_dir / f"split{seed}"
 
+    def train(model_name: str, build: Callable[[], torch.nn.Module]):
+        """Every model alike: built right after seeding (its initial weights follow the split seed), resumable."""
+        set_seed(tcfg.seed)
+        return train_model(build(), tcfg, data, split_dir / f"{model_name}_train", resume=True, progress=progress,
+                           callback=callback)
+
     def darts():
         scfg = search_config.replace(seed=seed, name=f"{exp.name}_split{seed}")
         found = search(scfg, data, run_dir=split_dir / "darts_search", resume=True, progress=progress,
                        callback=callback)
         found.genotype.save(split_dir / "darts_genotype.json")
-        trained = _train_genotype(found.genotype, tcfg, data, split_dir / "darts_train", progress, callback)
-        return {"_model": trained.model, "genotype": str(found.genotype),
-                "search_seconds": sum(h["seconds"] for h in found.history), **_train_cost(trained)}
+        trained = train("darts", lambda: build_network(found.genotype, tcfg, data))
+        return {"_model": trained.model, "genotype": str(found.genotype), "search_seconds": _seconds(found.history),
+                "train_seconds": _seconds(trained.history)}
 
     def kernel():
         kcfg = run.kernel_search.replace(seed=seed, name=f"{exp.name}_kernel_split{seed}")
         table = _cost_table(kcfg, data, exp.latency_batch, run_dir, progress)
         found = search_kernels(kcfg, data, table, run_dir=split_dir / "kernel_search", resume=True,
                                progress=progress, callback=callback)
-        set_seed(seed)
-        trained = train_model(build_kernel_net(kcfg, data, found.kernels), tcfg, data, split_dir / "kernel_train",
-                              resume=True, progress=progress, callback=callback)
-        return {"_model": trained.model, "kernels": list(found.kernels),
-                "search_seconds": sum(h["seconds"] for h in found.history), **_train_cost(trained)}
+        trained = train("kernel", lambda: build_kernel_net(kcfg, data, found.kernels))
+        return {"_model": trained.model, "kernels": list(found.kernels), "search_seconds": _seconds(found.history),
+                "train_seconds": _seconds(trained.history)}
 
     def random_job(k: int):
         def job():
             genotype = _random_genotype(search_config, seed, k)
-            trained = _train_genotype(genotype, tcfg, data, split_dir / f"random{k}_train", progress, callback)
-            return {"_model": trained.model, "genotype": str(genotype), "search_seconds": 0.0, **_train_cost(trained)}
+            trained = train(f"random{k}", lambda: build_network(genotype, tcfg, data))
+            return {"_model": trained.model, "genotype": str(genotype), "search_seconds": 0.0,
+                    "train_seconds": _seconds(trained.history)}
         return job
 
     def hand_job(name: str):
         def job():
-            set_seed(seed)
-            model = hand_made(name, data.in_channels, data.num_classes, data.image_size)
-            trained = train_model(model, tcfg, data, split_dir / f"{name}_train", resume=True, progress=progress,
-                                  callback=callback)
-            return {"_model": trained.model, "search_seconds": 0.0, **_train_cost(trained)}
+            trained = train(name, lambda: hand_made(name, data.in_channels, data.num_classes, data.image_size))
+            return {"_model": trained.model, "search_seconds": 0.0, "train_seconds": _seconds(trained.history)}
         return job
 
     jobs = [(name, {"darts": darts, "kernel": kernel}[name]) for name in exp.searches]
@@ -264,24 +266,18 @@ def _cost_table(config: KernelSearchConfig, data: DataSplits, batch: int, run_di
     """The kernel search's cost table, measured once per run (at `batch` images) and reused on resume."""
     if not (config.latency_weight > 0 or config.budgets()):
         return None
-    path = run_dir / "cost_table.json"
+    path, device = run_dir / "cost_table.json", get_device(config.device)
     if path.exists():
-        return CostTable.load(path, get_device(config.device))
+        return CostTable.load(path, device)
     shape = (batch, data.in_channels, data.image_size, data.image_size)
-    table = build_cost_table(build_supernet(config, data), shape, get_device(config.device), progress=progress)
+    table = build_cost_table(build_supernet(config, data), shape, device, progress=progress)
     table.save(path)
     return table
 
 
-def _train_genotype(genotype: Genotype, config: TrainConfig, data: DataSplits, run_dir: Path, progress: bool,
-                    callback=None):
-    set_seed(config.seed)
-    return train_model(build_network(genotype, config, data), config, data, run_dir, resume=True, progress=progress,
-                       callback=callback)
-
-
-def _train_cost(trained) -> dict:
-    return {"train_seconds": sum(h["seconds"] for h in trained.history)}
+def _seconds(history: list[dict]) -> float:
+    """Wall time of a search or training, summed over its epochs."""
+    return sum(h["seconds"] for h in history)
 
 
 def results_table(rows: list[dict], run: RunConfig, data: DataSplits, run_dir: Path) -> list[dict]:

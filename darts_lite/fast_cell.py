@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import OPS, PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives
+from .ops import OPS, PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives, shift_by_one_pixel
 from .partial import bypass, channel_shuffle, check_partial_channels
 from .supernet import SearchCell, SearchNetwork, candidate
 
@@ -61,7 +61,7 @@ class WideFactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(m * C, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a, b = self.conv_a(x), self.conv_b(F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1)))
+        a, b = self.conv_a(x), self.conv_b(shift_by_one_pixel(x))
         B, _, H, W = a.shape
         per_edge = torch.cat([a.view(B, self.m, self.C // 2, H, W), b.view(B, self.m, self.C // 2, H, W)], 2)
         return self.bn(per_edge.view(B, self.m * self.C, H, W))

@@ -82,9 +82,15 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
-        # Pad after the shift so both halves have the same size for odd H, W too.
-        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
-        return self.bn(torch.cat([self.conv_a(x), self.conv_b(shifted)], dim=1))
+        return self.bn(torch.cat([self.conv_a(x), self.conv_b(shift_by_one_pixel(x))], dim=1))
+
+
+def shift_by_one_pixel(x: torch.Tensor) -> torch.Tensor:
+    """x moved up and left by one pixel, zero-padded back to its size (FactorizedReduce's second path).
+
+    Padding after the shift keeps both halves the same size for odd H, W too.
+    """
+    return F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
 
 
 def _pool(kind: str) -> OpFactory:

@@ -88,6 +88,10 @@ class SearchConfig(_Config):
     radius: float = 0.01             # finite-difference radius of eq. 8 (eps = radius / ||v||)
     grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
     early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
+    warmup_epochs: int = 0           # epochs that train w only, before any architecture step (PC-DARTS)
+    sampling: str = "softmax"        # "softmax" (eq. 2) or "gumbel": one sampled operation per edge (GDAS)
+    tau_max: float = 1.0             # temperature of the mixing (GDAS: 10), annealed linearly per epoch
+    tau_min: float = 1.0             # ... to this at the last epoch (GDAS: 0.1)
     alpha_init_std: float = 1e-3
     fast: bool = True                # batched cells (fast_cell): the same function, 1.5x faster on a CPU
     partial_channels: int = 1        # PC-DARTS K: 1/K of each edge's channels through its candidates
@@ -107,6 +111,12 @@ class SearchConfig(_Config):
                       "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
         if self.image_size is not None:
             _check(self, {"image_size": (4, None)})
+        _check(self, {"warmup_epochs": (0, self.epochs - 1), "tau_max": (1e-3, None), "tau_min": (1e-3, self.tau_max)})
+        if self.sampling not in ("softmax", "gumbel"):
+            raise ConfigError(f"SearchConfig.sampling must be 'softmax' or 'gumbel', got {self.sampling!r}")
+        if self.sampling == "gumbel" and self.order != 1:
+            raise ConfigError("SearchConfig.order must be 1 with sampling='gumbel': a sampled forward pass "
+                              "differs between the finite-difference evaluations of order 2")
         if self.order not in (1, 2, "exact"):
             raise ConfigError(f"SearchConfig.order must be 1, 2 or 'exact', got {self.order!r}")
         _check(self, {"partial_channels": (1, None)})
@@ -117,6 +127,24 @@ class SearchConfig(_Config):
             raise ConfigError("SearchConfig.radius must be > 0 for order 2 (the paper uses 0.01)")
         if not self.name or "/" in self.name:
             raise ConfigError(f"SearchConfig.name must be a plain directory name, got {self.name!r}")
+
+
+    def with_schedule(self, name: str) -> "SearchConfig":
+        """A copy with the architecture schedule `name` of `SCHEDULES` ("paper" or "decisive")."""
+        if name not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {name!r}; choose from {sorted(SCHEDULES)}")
+        return self.replace(**SCHEDULES[name])
+
+    def tau(self, epoch: int) -> float:
+        """The mixing temperature of epoch `epoch` (0-based): tau_max linearly down to tau_min."""
+        return self.tau_max - (self.tau_max - self.tau_min) * epoch / max(self.epochs - 1, 1)
+
+
+#: Architecture schedules by name. "paper": softmax mixing, Adam at 3e-4, no warm-up (Liu et al.,
+#: 2019). "decisive": chosen by measurement to end decided within a CPU budget (see `search`).
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "paper": dict(sampling="softmax", arch_lr=3e-4, warmup_epochs=0, tau_max=1.0, tau_min=1.0, fast=True),
+}
 
 
 @dataclass

@@ -18,6 +18,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import viz
+from .decision import DECIDED
 from .config import SearchConfig, TrainConfig
 from .data import DataSplits
 from .genotypes import Genotype
@@ -34,8 +35,16 @@ def save_search(result: SearchResult) -> dict[str, Path]:
     torch.save({"alphas": result.alphas, "trajectory": result.trajectory,
                 "primitives": list(result.config.primitives)}, paths["alphas"])
     paths["metrics"] = update_metrics(run_dir, search={"history": result.history,
-                                                       "seconds": sum(h["seconds"] for h in result.history)})
+                                                       "seconds": sum(h["seconds"] for h in result.history)},
+                                      decision=decision_summary(result.decision))
     return paths
+
+
+def decision_summary(d: dict) -> dict:
+    """The `"decision"` section of metrics.json: per cell kind kept_weight, entropy_ratio, margin, decided."""
+    return {**{kind: {k: v for k, v in c.items() if k != "uniform_kept_weight"} for kind, c in d.items()
+               if kind != "decided"}, "decided": d["decided"], "threshold": DECIDED,
+            "uniform_kept_weight": next(c["uniform_kept_weight"] for k, c in d.items() if k != "decided")}
 
 
 def update_metrics(run_dir: str | Path, **sections) -> Path:
@@ -96,6 +105,13 @@ def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | P
         "dataset": data.name, "image_size": data.image_size,
         "images (search train/val/test)": f"{len(data.search_train)}/{len(data.search_val)}/{len(data.test)}",
         "search epochs": search_config.epochs, "order": search_config.order,
+        "schedule": f"{search_config.sampling}, arch_lr {search_config.arch_lr:g}, "
+                    f"warm-up {search_config.warmup_epochs} epoch(s)",
+        "decided": found.decision["decided"],
+        "kept weight normal / reduce": f"{found.decision['normal']['kept_weight']:.2f} / "
+                                       f"{found.decision['reduce']['kept_weight']:.2f} "
+                                       f"(uniform {found.decision['normal']['uniform_kept_weight']:.2f}, "
+                                       f"decided at {DECIDED})",
         "supernet val acc": round(last["val_acc"], 4),
         "skip connections in normal cell": last["skip_normal"],
         "retrained params": count_parameters(trained.model),

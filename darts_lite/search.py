@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import distributed
+from . import decision, distributed
 from .checkpoint import epoch_generator
 from .config import ConfigError, SearchConfig
 from .data import DataSplits, iterate_batches, load_dataset, num_batches
@@ -40,6 +40,7 @@ class SearchResult:
     """What a search leaves: the genotype, final alphas, per-epoch history and alpha trajectory."""
 
     genotype: Genotype
+    decision: dict  # `decision.decision` of the final alphas: did the search choose its genotype?
     alphas: dict[str, torch.Tensor]
     history: list[dict]
     trajectory: dict[str, torch.Tensor]  # "epoch": (T,), "normal"/"reduce": (T, edges, ops) softmax
@@ -58,8 +59,8 @@ def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:
     return SearchNetwork(C=config.channels, num_classes=data.num_classes, layers=config.layers,
                          nodes=config.nodes, multiplier=config.multiplier,
                          stem_multiplier=config.stem_multiplier, in_channels=data.in_channels,
-                         primitives=config.primitives, alpha_init_std=config.alpha_init_std, fast=config.fast,
-                         partial_channels=config.partial_channels)
+                         primitives=config.primitives, alpha_init_std=config.alpha_init_std,
+                         fast=config.fast and config.sampling == "softmax", partial_channels=config.partial_channels)
 
 
 def make_optimizers(model: SearchNetwork, config: SearchConfig):
@@ -75,8 +76,10 @@ def make_optimizers(model: SearchNetwork, config: SearchConfig):
 def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: torch.optim.Optimizer,
                 train_batch: Batch, val_batch: Batch, order: int | str = 1, radius: float = 0.01,
                 grad_clip: float = 5.0, criterion: Criterion = F.cross_entropy,
-                average: Average | None = None) -> dict[str, float]:
+                average: Average | None = None, arch_step: bool = True) -> dict[str, float]:
     """One iteration of Algorithm 1: alpha on a validation batch, then w on a training batch.
+
+    `arch_step=False` skips the alpha update (the weight warm-up).
 
     xi, the virtual step size of eq. 6, is w's current learning rate (as in the paper).
     Returns the training loss and accuracy of the w step. In a data-parallel
@@ -84,21 +87,24 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
     `distributed.all_average`: every gradient is averaged before clipping and
     the optimiser steps, and so are the loss, accuracy and BatchNorm running statistics.
     """
-    xi = w_opt.param_groups[0]["lr"]
-    alpha_opt.zero_grad(set_to_none=True)
-    grads = hypergradient(model, train_batch, val_batch, order, xi, radius, criterion, average)
-    for a, g in zip(model.arch_parameters(), grads):
-        a.grad = g
-    alpha_opt.step()
+    if arch_step:
+        xi = w_opt.param_groups[0]["lr"]
+        alpha_opt.zero_grad(set_to_none=True)
+        grads = hypergradient(model, train_batch, val_batch, order, xi, radius, criterion, average)
+        for a, g in zip(model.arch_parameters(), grads):
+            a.grad = g
+        alpha_opt.step()
 
     X, y = train_batch
     logits = model(X)
     loss = criterion(logits, y)
     weights = model.weight_parameters()
-    # Only w's gradient is wanted here: alpha.grad stays untouched.
-    grads = torch.autograd.grad(loss, weights)
+    # Only w's gradient is wanted here: alpha.grad stays untouched. A single-path step leaves the
+    # operations it did not sample without a gradient (None), so the optimiser skips them.
+    grads = torch.autograd.grad(loss, weights, allow_unused=True)
     acc = (logits.argmax(1) == y).float().mean() if y.dtype == torch.long else torch.tensor(float("nan"))
     if average is not None:
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(weights, grads)]
         grads, loss, acc = _average_w_step(model, grads, loss, acc, average)
     for p, g in zip(weights, grads):
         p.grad = g
@@ -177,15 +183,19 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         distributed.broadcast_(list(model.state_dict().values()))
 
     def batches(epoch: int, start: int):
+        model.set_sampling(config.sampling, config.tau(epoch))
+        position["epoch"] = epoch
         # Every process draws the same global batches (same seeds) and keeps its shard of each.
         pairs = zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
                                       drop_last=True, start=start)
                       for stream, split in enumerate((train, val))))
         return pairs if not parallel else ((distributed.shard(t), distributed.shard(v)) for t, v in pairs)
 
+    position = {"epoch": state["epoch"]}
+
     def step(batch):
         return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip,
-                           average=average)
+                           average=average, arch_step=position["epoch"] >= config.warmup_epochs)
 
     snap_every = max(1, steps // SNAPSHOTS_PER_EPOCH)
 
@@ -196,7 +206,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     def end_epoch(state):
         row = {"epoch": state["epoch"] + 1, "lr": schedule.get_last_lr()[0], **epoch_means(state["sums"]),
                **{f"val_{k}": v for k, v in evaluate(model, val, config.batch_size).items()},
-               **collapse_diagnostics(model), "genotype": model.genotype().to_dict()}
+               **collapse_diagnostics(model), **decision.flat(decision.decision(model.arch_weights(), model.primitives)),
+               "tau": config.tau(state["epoch"]), "genotype": model.genotype().to_dict()}
         state["history"].append(row)
         _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
         schedule.step()
@@ -208,7 +219,10 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
                desc=f"search {config.name}", progress=progress and main, after_step=after_step,
                write=main, agree=distributed.any_process if parallel else None,
                callback=None if callback is None else lambda info: callback({**info, "model": model}))
-    return SearchResult(genotype=model.genotype(),
+    final = decision.decision(model.arch_weights(), model.primitives)
+    if main:
+        decision.warn_if_undecided(final, f"search {config.name}")
+    return SearchResult(genotype=model.genotype(), decision=final,
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
                         history=state["history"], trajectory=_stack(state["trajectory"]), model=model,
                         config=config, run_dir=run_dir)

@@ -46,15 +46,17 @@ class MixedOp(nn.Module):
         c = check_partial_channels(C, partial_channels, stride)
         self.ops = nn.ModuleList(candidate(name, c, stride) for name in primitives)
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, weights: torch.Tensor, path: int | None = None) -> torch.Tensor:
         if self.k == 1:
-            return self.mix(x, weights)
+            return self.mix(x, weights, path)
         c = self.C // self.k
-        both = torch.cat([self.mix(x[:, :c], weights), bypass(x[:, c:], self.stride)], dim=1)
+        both = torch.cat([self.mix(x[:, :c], weights, path), bypass(x[:, c:], self.stride)], dim=1)
         return channel_shuffle(both, self.k)
 
-    def mix(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """sum_o weights[o] * o(x) (eq. 2)."""
+    def mix(self, x: torch.Tensor, weights: torch.Tensor, path: int | None = None) -> torch.Tensor:
+        """sum_o weights[o] * o(x) (eq. 2); with a sampled `path`, only weights[path] * o_path(x) (GDAS)."""
+        if path is not None:
+            return weights[path] * self.ops[path](x)
         out = None
         for w, op in zip(weights, self.ops):
             # w * zeros adds nothing and passes no gradient: skipping `none` is exact.
@@ -86,11 +88,14 @@ class SearchCell(nn.Module):
             MixedOp(C, 2 if reduction and j < 2 else 1, primitives, partial_channels)
             for i in range(nodes) for j in range(2 + i))
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
+                paths: list[int] | None = None) -> torch.Tensor:
+        """The cell's output; `paths` (one sampled operation per edge) runs single-path (GDAS)."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(self.nodes):
-            node = sum(self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
+            node = sum(self.edges[offset + j](h, weights[offset + j], None if paths is None else paths[offset + j])
+                       for j, h in enumerate(states))
             offset += len(states)
             states.append(node)
         return torch.cat(states[-self.multiplier:], dim=1)
@@ -139,6 +144,42 @@ class SearchNetwork(nn.Module):
         shape = (num_edges(nodes), len(self.primitives))
         self.alphas = nn.ParameterDict({kind: nn.Parameter(alpha_init_std * torch.randn(shape))
                                         for kind in ("normal", "reduce")})
+        self.fast = fast
+        self.sampling, self.tau = "softmax", 1.0
+
+    def set_sampling(self, sampling: str = "softmax", tau: float = 1.0) -> None:
+        """How `forward` mixes the candidates: "softmax" (eq. 2 at temperature tau) or "gumbel" (GDAS).
+
+        "gumbel" samples one operation per edge from softmax((alpha + g) / tau), g ~ Gumbel(0, 1),
+        runs only that operation, and passes the straight-through gradient of the sample's
+        softmax weight to alpha (Dong & Yang, 2019, eq. 5-7). In eval mode it runs the most likely
+        operation of every edge, without noise.
+        """
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        if not tau > 0:
+            raise ValueError(f"the temperature tau must be > 0, got {tau!r}")
+        if sampling == "gumbel" and self.fast:
+            raise ValueError("single-path sampling runs one operation per edge on the plain cells; "
+                             "build the supernet with fast=False")
+        self.sampling, self.tau = sampling, float(tau)
+
+    def mixing_weights(self) -> tuple[dict[str, torch.Tensor], dict[str, list[int]] | None]:
+        """The weights every edge mixes with, per cell kind, and the sampled paths (None unless "gumbel")."""
+        if self.sampling == "softmax":
+            return {kind: torch.softmax(a / self.tau, dim=-1) for kind, a in self.alphas.items()}, None
+        weights, paths = {}, {}
+        for kind, a in self.alphas.items():
+            if self.training:
+                gumbel = -torch.empty_like(a).exponential_().log()
+                soft = torch.softmax((a + gumbel) / self.tau, dim=-1)
+            else:
+                soft = torch.softmax(a, dim=-1)
+            index = soft.argmax(-1)
+            hard = nn.functional.one_hot(index, a.shape[-1]).to(a)
+            weights[kind] = hard - soft.detach() + soft  # the value of `hard`, the gradient of `soft`
+            paths[kind] = index.tolist()
+        return weights, paths
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """The architecture parameters alpha: [alphas.normal, alphas.reduce]."""
@@ -162,12 +203,20 @@ class SearchNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Logits; `weights` replaces softmax(alpha) per cell kind (e.g. one-hot, to discretise)."""
+        paths = None
         if weights is None:
-            weights = {kind: torch.softmax(a, dim=-1) for kind, a in self.alphas.items()}
+            weights, paths = self.mixing_weights()
         s0 = s1 = self.stem(x)
         for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])
+            kind = "reduce" if cell.reduction else "normal"
+            if paths is None:
+                s0, s1 = s1, cell(s0, s1, weights[kind])
+            else:
+                s0, s1 = s1, cell(s0, s1, weights[kind], paths[kind])
         return self.classifier(self.global_pooling(s1).flatten(1))
+
+
+SAMPLINGS = ("softmax", "gumbel")
 
 
 def reduction_layers(layers: int) -> tuple[int, int]:

@@ -144,3 +144,45 @@ def test_early_stop_on_skip_connections_ends_the_search_and_stays_ended(tmp_path
     assert len(again.history) == 1
     assert len(search(config.replace(early_stop_skips=0), small_digits, run_dir=tmp_path / "off",
                       progress=False).history) == 3
+
+
+def test_decisive_schedule_resumes_bit_exactly(tmp_path, small_digits):
+    """Warm-up, Gumbel sampling and the temperature schedule all survive a Ctrl-C: the same bits."""
+    config = tiny_config(epochs=3, warmup_epochs=1, sampling="gumbel", tau_max=10.0, tau_min=0.1, arch_lr=0.1)
+    full = search(config, small_digits, run_dir=tmp_path / "full", progress=False)
+
+    def ctrl_c(info):
+        if info["epoch"] == 1 and info["step"] == 1:
+            info["stop"]()
+
+    with pytest.raises(KeyboardInterrupt):
+        search(config, small_digits, run_dir=tmp_path / "cut", progress=False, callback=ctrl_c)
+    resumed = search(config, small_digits, run_dir=tmp_path / "cut", resume=True, progress=False)
+    a, b = _final_state(full), _final_state(resumed)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert [h["tau"] for h in full.history] == pytest.approx([10.0, 5.05, 0.1])
+
+
+def test_warmup_epochs_train_weights_only(tmp_path, small_digits):
+    config = tiny_config(epochs=2, warmup_epochs=1, alpha_init_std=0.0)
+    seen = []
+    search(config, small_digits, run_dir=tmp_path, progress=False,
+           callback=lambda info: seen.append((info["epoch"], info["model"].alphas["normal"].detach().abs().max().item())))
+    assert all(m == 0.0 for epoch, m in seen if epoch == 0)   # no architecture step in the warm-up
+    assert any(m > 0.0 for epoch, m in seen if epoch == 1)
+
+
+def test_search_records_its_decision(tmp_path, small_digits):
+    result = search(tiny_config(epochs=1), small_digits, run_dir=tmp_path, progress=False)
+    row = result.history[-1]
+    for kind in ("normal", "reduce"):
+        assert row[f"kept_weight_{kind}"] == pytest.approx(result.decision[kind]["kept_weight"])
+        assert 0 < row[f"entropy_ratio_{kind}"] <= 1
+    assert result.decision["decided"] is False  # 4 steps at 3e-3 cannot move the alphas far from uniform
+
+
+def test_gumbel_needs_first_order():
+    from darts_lite.config import ConfigError
+    with pytest.raises(ConfigError, match="order must be 1"):
+        tiny_config(sampling="gumbel", order=2)

@@ -178,3 +178,26 @@ def test_forward_agrees_with_reference_network(ref):
     for mode in ("train", "eval"):
         getattr(ours, mode)(), getattr(theirs, mode)()
         torch.testing.assert_close(ours(x), theirs(x), rtol=1e-10, atol=1e-10)
+
+
+def test_gumbel_sampling_runs_one_operation_per_edge():
+    torch.manual_seed(0)
+    net = SearchNetwork(C=4, num_classes=3, layers=3, nodes=2, multiplier=2, in_channels=1, fast=False)
+    net.set_sampling("gumbel", tau=1.0)
+    X = torch.randn(4, 1, 8, 8)
+    net(X).sum().backward()
+    ops = [p for n, p in net.named_weights() if ".ops." in n]
+    unused = [p for p in ops if p.grad is None]
+    assert 0 < len(unused) < len(ops)  # the operations that were not sampled got no gradient
+    # The straight-through gradient reaches every alpha of every sampled edge's softmax.
+    assert all(a.grad is not None and a.grad.abs().sum() > 0 for a in net.arch_parameters())
+    # Eval mode runs the most likely operation of every edge: one-hot softmax(alpha) argmax.
+    net.eval()
+    one_hot = {k: torch.nn.functional.one_hot(a.argmax(-1), a.shape[-1]).float() for k, a in net.alphas.items()}
+    torch.testing.assert_close(net(X), net(X, weights=one_hot))
+
+
+def test_gumbel_sampling_refuses_fast_cells():
+    net = SearchNetwork(C=4, num_classes=3, layers=3, nodes=2, multiplier=2, in_channels=1, fast=True)
+    with pytest.raises(ValueError, match="fast=False"):
+        net.set_sampling("gumbel")

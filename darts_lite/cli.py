@@ -13,10 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from .config import ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
+from .config import SCHEDULES, ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
 
 DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=8,
                    batch_size=64, order=1)
+DEMO_SCHEDULE = "decisive"
 DEMO_TRAIN = dict(layers=6, channels=12, epochs=12, batch_size=64)
 
 
@@ -63,8 +64,12 @@ def _config(cls, args, base: dict | None = None):
         section = _SECTIONS[cls]
         values.update(loaded[section] if section in loaded else loaded)
     prefix = cls.__name__ + "."
-    values.update({k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None})
-    return cls.from_dict(values)
+    given = {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
+    config = cls.from_dict({**values, **given})
+    schedule = getattr(args, "schedule", None)
+    if schedule:  # the schedule's settings, then every option given on the command line over them
+        config = config.with_schedule(schedule).replace(**given)
+    return config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="run a DARTS search and write genotype.json, alphas.pt, figures")
     _add_config_args(p, SearchConfig, "search configuration")
+    p.add_argument("--schedule", choices=sorted(SCHEDULES),
+                   help="architecture schedule: 'decisive' (decides within a CPU budget) or 'paper' (Liu et al.); "
+                        "options given explicitly win over it")
     p.add_argument("--config", help="JSON file with SearchConfig fields (or a 'search' section)")
     p.add_argument("--out", help="run directory (default: runs/<name>)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
@@ -205,7 +213,7 @@ def _demo(args) -> int:
     if args.fast:
         search_cfg.update(layers=3, epochs=2, image_size=8)
         train_cfg.update(layers=3, channels=8, epochs=2)
-    summary = pipeline.run(SearchConfig(**search_cfg, device=args.device),
+    summary = pipeline.run(SearchConfig(**search_cfg, device=args.device).with_schedule(DEMO_SCHEDULE),
                            TrainConfig(**train_cfg, device=args.device))
     print("\nDARTS demo: digits, search -> derive -> retrain -> test\n")
     print(pipeline.summary_table(summary))

@@ -83,12 +83,13 @@ class SearchConfig(_Config):
     w_momentum: float = 0.9
     w_weight_decay: float = 3e-4
     arch_lr: float = 3e-4            # Adam on alpha, betas (0.5, 0.999)
+    arch_travel: float = 0.0         # > 0: arch_lr = arch_travel / alpha steps, the budget rule (`search.arch_lr`)
     arch_weight_decay: float = 1e-3
     order: int | str = 1             # 1, 2 (finite differences) or "exact"
     radius: float = 0.01             # finite-difference radius of eq. 8 (eps = radius / ||v||)
     grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
     early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
-    warmup_epochs: int = 0           # epochs that train w only, before any architecture step (PC-DARTS)
+    warmup_epochs: int = 0           # epochs that train w only (softmax mixture), before any alpha step (PC-DARTS)
     sampling: str = "softmax"        # "softmax" (eq. 2) or "gumbel": one sampled operation per edge (GDAS)
     tau_max: float = 1.0             # temperature of the mixing (GDAS: 10), annealed linearly per epoch
     tau_min: float = 1.0             # ... to this at the last epoch (GDAS: 0.1)
@@ -111,7 +112,7 @@ class SearchConfig(_Config):
                       "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
         if self.image_size is not None:
             _check(self, {"image_size": (4, None)})
-        _check(self, {"warmup_epochs": (0, self.epochs - 1), "tau_max": (1e-3, None), "tau_min": (1e-3, self.tau_max)})
+        _check(self, {"warmup_epochs": (0, self.epochs - 1), "arch_travel": (0, None), "tau_max": (1e-3, None), "tau_min": (1e-3, self.tau_max)})
         if self.sampling not in ("softmax", "gumbel"):
             raise ConfigError(f"SearchConfig.sampling must be 'softmax' or 'gumbel', got {self.sampling!r}")
         if self.sampling == "gumbel" and self.order != 1:
@@ -133,17 +134,28 @@ class SearchConfig(_Config):
         """A copy with the architecture schedule `name` of `SCHEDULES` ("paper" or "decisive")."""
         if name not in SCHEDULES:
             raise ConfigError(f"unknown schedule {name!r}; choose from {sorted(SCHEDULES)}")
-        return self.replace(**SCHEDULES[name])
+        changes = dict(SCHEDULES[name])
+        share = changes.pop("warmup_share", None)
+        if share is not None:  # the warm-up is a share of the epochs, so the schedule fits any budget
+            changes["warmup_epochs"] = min(self.epochs - 1, round(share * self.epochs))
+        return self.replace(**changes)
 
     def tau(self, epoch: int) -> float:
         """The mixing temperature of epoch `epoch` (0-based): tau_max linearly down to tau_min."""
         return self.tau_max - (self.tau_max - self.tau_min) * epoch / max(self.epochs - 1, 1)
 
 
-#: Architecture schedules by name. "paper": softmax mixing, Adam at 3e-4, no warm-up (Liu et al.,
-#: 2019). "decisive": chosen by measurement to end decided within a CPU budget (see `search`).
+#: Architecture schedules by name (`SearchConfig.with_schedule`, `--schedule`).
+#: "paper": softmax mixing of every candidate, Adam at 3e-4 from the first step (Liu et al., 2019).
+#: "decisive": chosen by measurement to end decided within a CPU budget (README, notebook 02): a
+#: warm-up of the weights in the softmax mixture for 30% of the epochs (PC-DARTS, P-DARTS), then
+#: one sampled operation per edge (Gumbel-softmax with a straight-through gradient, GDAS) with the
+#: temperature annealed from 10 to 0.1, and Adam's rate on alpha set by the budget rule
+#: (`search.arch_lr`: a travel of 20 spread over the alpha steps).
 SCHEDULES: dict[str, dict[str, Any]] = {
-    "paper": dict(sampling="softmax", arch_lr=3e-4, warmup_epochs=0, tau_max=1.0, tau_min=1.0, fast=True),
+    "paper": dict(sampling="softmax", arch_lr=3e-4, arch_travel=0.0, warmup_epochs=0, tau_max=1.0, tau_min=1.0,
+                  fast=True),
+    "decisive": dict(sampling="gumbel", arch_travel=20.0, warmup_share=0.3, tau_max=10.0, tau_min=0.1, fast=False),
 }
 
 

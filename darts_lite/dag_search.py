@@ -30,6 +30,7 @@ from .config import ConfigError, DAGSearchConfig
 from .dag import DAG
 from .dag_sampling import DAGSampler, feedback_weights
 from .data import DataSplits, Split, load_dataset
+from .decision import choice_decision, warn_if_undecided
 from .dense_blocks import DAGNetwork, DAGSupernet
 from .loop import checkpoint_dict, restore, run_epochs, zero_sums
 from .train import evaluate, fit_model
@@ -44,6 +45,7 @@ class DAGSearchResult:
     dags: list[DAG]
     alphas: list[float]
     history: list[dict]
+    decision: dict                # `decision.choice_decision` of softmax(alphas) over the k blocks
     edge_probs: torch.Tensor      # (n, n) sampler probabilities at the end
     model: DAGSupernet
     config: DAGSearchConfig
@@ -163,7 +165,9 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
         row = {"round": state["epoch"] + 1, "alphas": alphas.tolist(), "dags": [d.edges for d in current],
                "stats": [d.stats() for d in current], "block_val_acc": block_accuracies(model, val),
                "val_acc": evaluate(model, val)["acc"], "train_loss": state["sums"]["loss"] / max(state["sums"]["n"], 1),
-               "seconds": state["sums"]["seconds"]}
+               "seconds": state["sums"]["seconds"],
+               **{k: v for k, v in choice_decision(torch.softmax(alphas, 0)).items()
+                  if k in ("kept_weight", "entropy_ratio", "margin")}}
         state["history"].append(row)
         if config.sampling == "fixed" or state["epoch"] + 1 == config.rounds:
             return
@@ -185,7 +189,10 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
     final = model.dags()
     alphas = model.alphas.detach().cpu().tolist()
     best = final[max(range(len(alphas)), key=alphas.__getitem__)]
-    return DAGSearchResult(best=best, dags=final, alphas=alphas, history=state["history"],
+    chosen = choice_decision(torch.softmax(torch.tensor(alphas), 0))
+    warn_if_undecided({"blocks": chosen, "decided": chosen["decided"]}, "the DAG search",
+                      "Give the alphas more rounds or arch_steps, or a larger arch_lr.")
+    return DAGSearchResult(best=best, dags=final, alphas=alphas, history=state["history"], decision=chosen,
                            edge_probs=sampler.edge_matrix(), model=model, config=config, run_dir=run_dir)
 
 

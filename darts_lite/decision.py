@@ -75,6 +75,24 @@ def cell_decision(weights: torch.Tensor, primitives: Sequence[str] = PRIMITIVES,
             "uniform_kept_weight": 1 / len(keep), "decided": kept_weight >= DECIDED}
 
 
+def choice_decision(weights: torch.Tensor) -> dict:
+    """The same measures for searches that pick one option per row (kernel sizes per layer, one block of k).
+
+    `weights` is (rows, options), each row a distribution: kept_weight is the mean of the row maxima,
+    margin the mean gap between the largest and the second largest weight, entropy_ratio as above.
+    """
+    w = weights.detach().double().cpu()
+    w = w.unsqueeze(0) if w.dim() == 1 else w
+    if w.dim() != 2 or w.shape[1] < 2:
+        raise ValueError(f"weights must be (rows, options) with at least 2 options, got shape {tuple(weights.shape)}")
+    top = w.topk(2, dim=1).values
+    entropy = -(w * w.clamp_min(1e-300).log()).sum(1) / math.log(w.shape[1])
+    kept_weight = float(top[:, 0].mean())
+    return {"kept_weight": kept_weight, "entropy_ratio": float(entropy.mean()),
+            "margin": float((top[:, 0] - top[:, 1]).mean()), "uniform_kept_weight": 1 / w.shape[1],
+            "decided": kept_weight >= DECIDED}
+
+
 def decision(arch_weights: dict[str, torch.Tensor], primitives: Sequence[str] = PRIMITIVES) -> dict:
     """`cell_decision` per cell kind of `{"normal": softmax(alpha), "reduce": ...}`, and `decided` for all."""
     out = {kind: cell_decision(w, primitives) for kind, w in arch_weights.items()}
@@ -97,16 +115,19 @@ def describe(d: dict) -> str:
     return "\n".join(lines + [verdict])
 
 
-def warn_if_undecided(d: dict, where: str = "the search") -> None:
-    """Warn, naming what to change, when a cell kind ended below the decision threshold."""
+DARTS_REMEDY = ("Use the decisive schedule (SearchConfig.with_schedule('decisive'), --schedule decisive), "
+                "or give the alphas more steps (epochs) or a larger arch_lr.")
+
+
+def warn_if_undecided(d: dict, where: str = "the search", remedy: str = DARTS_REMEDY) -> None:
+    """Warn, naming what to change (`remedy`), when a cell kind ended below the decision threshold."""
     if d["decided"]:
         return
     weak = ", ".join(f"{kind} {c['kept_weight']:.2f}" for kind, c in d.items()
                      if kind != "decided" and not c["decided"])
     warnings.warn(f"{where} ended undecided: kept weight {weak} (uniform {_uniform(d):.2f}, decided at "
-                  f"{DECIDED}); its genotype is close to a random draw from the space. Use the decisive "
-                  "schedule (SearchConfig.with_schedule('decisive'), --schedule decisive), or give the "
-                  "alphas more steps (epochs) or a larger arch_lr.", UndecidedSearchWarning, stacklevel=2)
+                  f"{DECIDED}); what it derives is close to a random draw from the space. {remedy}",
+                  UndecidedSearchWarning, stacklevel=2)
 
 
 def _uniform(d: dict) -> float:

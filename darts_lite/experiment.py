@@ -6,8 +6,11 @@
 2. a DARTS search and the retraining of its genotype from scratch; optionally (`searches` with
    "kernel") the meta-kernel search of notebooks 05-06 under a latency / MACs / parameter budget,
    its derived network retrained the same way;
-3. the baselines under the same `TrainConfig` budget: hand-made torchvision networks and
-   random genotypes of the same search space (`genotypes.random_genotype`);
+3. the baselines under the same `TrainConfig` budget: hand-made torchvision networks,
+   random genotypes of the same search space (`genotypes.random_genotype`), and ("random_search")
+   random search at the DARTS search's cost on the same split (Li & Talwalkar, 2019; the "random
+   search" row of Table 1 of the DARTS paper, `random_search`), its chosen genotype retrained as
+   the DARTS genotype is;
 4. their test metrics: accuracy, balanced accuracy, confusion matrix, accuracy per aspect.
 
 Every model's row is appended to `runs/<name>/rows.jsonl` as soon as it is done; the searches
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -39,6 +43,7 @@ from .data import DataSplits, Split, load_dataset
 from .genotypes import Genotype, random_genotype
 from .kernel_search import build_kernel_net, build_supernet, search_kernels
 from .latency import CostTable, build_cost_table, count_macs, count_params, measure_latencies
+from .random_search import random_search
 from .search import search
 from .stats import mean_std
 from .train import build_network, recalibrate_bn, train_model
@@ -46,6 +51,7 @@ from .utils import get_device, set_seed
 
 
 SEARCHES = ("darts", "kernel")
+BASELINES = (*HAND_MADE, "random", "random_search")
 SECTIONS = ("experiment", "search", "train", "kernel_search")
 
 
@@ -63,20 +69,25 @@ class ExperimentConfig(_Config):
     searches: tuple[str, ...] = ("darts",)   # "darts" (cells) and/or "kernel" (meta-kernels + budget)
     baselines: tuple[str, ...] = ("mobilenet_v3_small", "resnet18", "random")
     random_genotypes: int = 2        # random genotypes per split in the "random" baseline
+    random_search_epochs: int = 1    # "random_search": training epochs per candidate (on search_train)
     latency_batch: int = 1           # images per timed forward pass
 
     def __post_init__(self):
         self.baselines, self.searches = tuple(self.baselines), tuple(self.searches)
         _check(self, {"image_size": (4, None), "splits": (1, None), "random_genotypes": (1, None),
-                      "latency_batch": (1, None)})
+                      "random_search_epochs": (1, None), "latency_batch": (1, None)})
         if self.aspect not in ("dorsal", "palmar", "both"):
             raise ConfigError(f"ExperimentConfig.aspect must be 'dorsal', 'palmar' or 'both', got {self.aspect!r}")
         if not self.searches or any(s not in SEARCHES for s in self.searches):
             raise ConfigError(f"ExperimentConfig.searches must be a non-empty subset of {SEARCHES}, "
                               f"got {list(self.searches)}")
-        unknown = [b for b in self.baselines if b not in (*HAND_MADE, "random")]
+        unknown = [b for b in self.baselines if b not in BASELINES]
         if unknown:
-            raise ConfigError(f"unknown baselines {unknown}; choose from {(*HAND_MADE, 'random')}")
+            raise ConfigError(f"unknown baselines {unknown}; choose from {BASELINES}")
+        if "random_search" in self.baselines and "darts" not in self.searches:
+            raise ConfigError("the 'random_search' baseline needs the 'darts' search: its budget is the DARTS "
+                              "search's seconds on the same split; add 'darts' to ExperimentConfig.searches "
+                              "or remove 'random_search' from ExperimentConfig.baselines")
         if not self.name or "/" in self.name:
             raise ConfigError(f"ExperimentConfig.name must be a plain directory name, got {self.name!r}")
 
@@ -195,9 +206,12 @@ def _claim(run_dir: Path, run: RunConfig) -> None:
     """Write the run's config.json; refuse a directory that holds a run of another config."""
     ours = json.loads(json.dumps({k: v.to_dict() for k, v in zip(SECTIONS, run)}))  # tuples -> lists
     path = run_dir / "config.json"
-    if path.exists() and (theirs := json.loads(path.read_text())) != ours:
+    defaults = json.loads(json.dumps({k: type(v)().to_dict() for k, v in zip(SECTIONS, run)}))
+    saved = json.loads(path.read_text()) if path.exists() else ours
+    theirs = {s: {**defaults[s], **saved.get(s, {})} for s in SECTIONS}  # a field added since: its default
+    if theirs != ours:
         changed = [f"{section}.{key}" for section in SECTIONS for key in ours[section]
-                   if theirs.get(section, {}).get(key) != ours[section][key]]
+                   if theirs[section].get(key) != ours[section][key]]
         raise ConfigError(f"{run_dir} holds a run with another config (changed: {', '.join(changed)}); its rows "
                           "would be mixed with this one's. Use another name / --out, or delete the directory")
     path.write_text(json.dumps(ours, indent=2) + "\n")
@@ -240,6 +254,16 @@ def _jobs(run: RunConfig, data: DataSplits, seed: int, run_dir: Path, progress: 
                     "train_seconds": _seconds(trained.history)}
         return job
 
+    def random_search_job():
+        darts_row = next(r for r in _rows(run_dir / "rows.jsonl") if r["split"] == seed and r["model"] == "darts")
+        found = random_search(search_config.replace(seed=seed, name=f"{exp.name}_random_search_split{seed}"), tcfg,
+                              data, darts_row["search_seconds"], split_dir / "random_search",
+                              exp.random_search_epochs, progress, callback)
+        found.genotype.save(split_dir / "random_search_genotype.json")
+        trained = train("random_search", lambda: build_network(found.genotype, tcfg, data))
+        return {"_model": trained.model, "genotype": str(found.genotype), "search_seconds": found.seconds,
+                "train_seconds": _seconds(trained.history), "candidates": len(found.candidates)}
+
     def hand_job(name: str):
         def job():
             trained = train(name, lambda: hand_made(name, data.in_channels, data.num_classes, data.image_size))
@@ -250,6 +274,8 @@ def _jobs(run: RunConfig, data: DataSplits, seed: int, run_dir: Path, progress: 
     for name in exp.baselines:
         if name == "random":
             jobs += [(f"random{k}", random_job(k)) for k in range(exp.random_genotypes)]
+        elif name == "random_search":  # after "darts", whose search cost is its budget
+            jobs.append((name, random_search_job))
         else:
             jobs.append((name, hand_job(name)))
     return jobs
@@ -281,11 +307,11 @@ def _seconds(history: list[dict]) -> float:
 
 
 def results_table(rows: list[dict], run: RunConfig, data: DataSplits, run_dir: Path) -> list[dict]:
-    """One line per model (random genotypes pooled): write results.csv and results.md, return the lines."""
+    """One line per model (random genotypes pooled, random search apart): write results.csv and .md; the lines."""
     exp = run.experiment
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        groups.setdefault("random genotype" if r["model"].startswith("random") else r["model"], []).append(r)
+        groups.setdefault(_group(r["model"]), []).append(r)
     shape = (exp.latency_batch, data.in_channels, data.image_size, data.image_size)
     nets = {}
     for name, rs in groups.items():  # one trained instance per model for the latency measurement
@@ -311,6 +337,13 @@ def results_table(rows: list[dict], run: RunConfig, data: DataSplits, run_dir: P
     return lines
 
 
+def _group(model: str) -> str:
+    """The table line of a model: the random genotypes random0, random1, ... pool into one."""
+    if re.fullmatch(r"random\d+", model):
+        return "random genotype"
+    return "random search" if model == "random_search" else model
+
+
 def rebuild(row: dict, run: RunConfig, data: DataSplits, run_dir: Path) -> torch.nn.Module:
     """The trained network of a row, from its saved weights."""
     split_dir = run_dir / f"split{row['split']}"
@@ -319,7 +352,7 @@ def rebuild(row: dict, run: RunConfig, data: DataSplits, run_dir: Path) -> torch
         model = build_kernel_net(run.kernel_search, data, row["kernels"])
     elif "genotype" in row:
         name = row["model"]
-        gpath = split_dir / "darts_genotype.json" if name == "darts" else None
+        gpath = split_dir / f"{name}_genotype.json" if name in ("darts", "random_search") else None
         genotype = Genotype.load(gpath) if gpath else _random_genotype(search_config, row["split"],
                                                                         int(name[len("random"):]))
         model = build_network(genotype, train_config, data)

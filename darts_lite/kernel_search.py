@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from .checkpoint import epoch_generator
 from .config import ConfigError, KernelSearchConfig
 from .data import DataSplits, Split, iterate_batches, load_dataset, num_batches
+from .decision import choice_decision, warn_if_undecided
 from .feedback import FeedbackGroup
 from .kernel_net import KernelNet, KernelSearchNet
 from .latency import CostTable, budget_penalty, derive_within_budget
@@ -38,10 +39,15 @@ class KernelSearchResult:
     kernels: tuple[int, ...]          # derived kernel size per layer (within every budget)
     alphas: torch.Tensor              # (layers, kernel sizes) of the chosen copy
     history: list[dict]
+    decision: dict                    # `decision.choice_decision` of softmax(alphas): one size per layer chosen?
     curve: list[tuple[int, float]]    # (step, search-val accuracy of the best copy)
     model: KernelSearchNet
     config: KernelSearchConfig
     run_dir: Path
+
+
+def _decision_keys(d: dict) -> dict[str, float]:
+    return {k: d[k] for k in ("kept_weight", "entropy_ratio", "margin")}
 
 
 def build_supernet(config: KernelSearchConfig, data: DataSplits) -> KernelSearchNet:
@@ -140,7 +146,8 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
         best = max(range(len(accs)), key=accs.__getitem__)
         row = {"epoch": state["epoch"] + 1, "val_acc": accs[best], "replica_val_acc": accs,
                "kernels": list(replicas[best].kernels()), "alphas": replicas[best].alphas.detach().cpu().tolist(),
-               "train_loss": state["sums"]["loss"] / max(state["sums"]["n"], 1), "seconds": state["sums"]["seconds"]}
+               "train_loss": state["sums"]["loss"] / max(state["sums"]["n"], 1), "seconds": state["sums"]["seconds"],
+               **_decision_keys(choice_decision(torch.softmax(replicas[best].alphas.detach(), -1)))}
         if table is not None:
             row["expected"] = {k: float(v) for k, v in table.expected(replicas[best].alphas.detach().cpu()).items()}
         state["history"].append(row)
@@ -152,5 +159,8 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
     model = replicas[max(range(len(accs)), key=accs.__getitem__)]
     alphas = model.alphas.detach().cpu()
     kernels = derive_within_budget(alphas, table, budgets) if budgets else model.kernels()
-    return KernelSearchResult(kernels=kernels, alphas=alphas, history=state["history"],
+    final = choice_decision(torch.softmax(alphas, -1))
+    warn_if_undecided({"kernels": final, "decided": final["decided"]}, "the kernel search",
+                      "Give the alphas more steps (epochs) or a larger arch_lr.")
+    return KernelSearchResult(kernels=kernels, alphas=alphas, history=state["history"], decision=final,
                               curve=[tuple(c) for c in state["curve"]], model=model, config=config, run_dir=run_dir)

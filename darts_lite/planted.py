@@ -20,6 +20,7 @@ genotype recovers `decision.chance_agreement(...)["exact"]` of them on average.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +28,9 @@ from tqdm.auto import tqdm
 
 from .data import DataSplits, Split
 from .decision import decision, gene_agreement
+from .config import SearchConfig
 from .genotypes import Genotype, edge_index, random_genotype
+from .search import SearchResult, search
 from .supernet import SearchNetwork
 
 
@@ -122,3 +125,16 @@ def planted_data(net: SearchNetwork, planted: Genotype, sizes: tuple[int, int, i
     return DataSplits(name="planted", search_train=splits[0], search_val=splits[1], test=splits[2],
                       num_classes=net.classifier.out_features, in_channels=c, image_size=image_size,
                       classes=[str(i) for i in range(net.classifier.out_features)], mean=[0.0] * c, std=[1.0] * c)
+
+
+def search_planted(config: SearchConfig, seed: int, sizes: tuple[int, int, int] = (512, 512, 256),
+                   teacher_channels: int = 8, run_dir: str | Path | None = None,
+                   progress: bool = False) -> tuple[SearchResult, Genotype, float]:
+    """Setting (b): a DARTS search (`config`, fresh weights) on the planted teacher of `seed`.
+
+    Returns the search result, the planted genotype and the share of it recovered.
+    """
+    teacher, plant = make_teacher(seed, C=teacher_channels, layers=3, nodes=config.nodes)
+    data = planted_data(teacher, plant, sizes, config.image_size or 16, seed)
+    result = search(config.replace(seed=seed), data, run_dir=run_dir, progress=progress)
+    return result, plant, recovery(result.genotype, plant)

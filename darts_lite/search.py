@@ -63,11 +63,25 @@ def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:
                          fast=config.fast and config.sampling == "softmax", partial_channels=config.partial_channels)
 
 
-def make_optimizers(model: SearchNetwork, config: SearchConfig):
+def arch_lr(config: SearchConfig, steps_per_epoch: int) -> float:
+    """Adam's learning rate on alpha: `arch_lr`, or with `arch_travel` > 0 the budget rule.
+
+    Adam moves each alpha by at most about its learning rate per step, so over S alpha steps an
+    alpha can travel about S * lr. A kept weight of 0.5 among 7 operations needs a gap of
+    ln 6 = 1.8 between the kept alpha and the rest; the paper's 3e-4 gets there after ~6,000
+    consistent steps (50 CIFAR-10 epochs), far more than a CPU budget holds. The rule fixes the
+    travel instead of the rate: lr = arch_travel / S, S = (epochs - warmup_epochs) * steps_per_epoch.
+    """
+    if config.arch_travel <= 0:
+        return config.arch_lr
+    return config.arch_travel / max((config.epochs - config.warmup_epochs) * steps_per_epoch, 1)
+
+
+def make_optimizers(model: SearchNetwork, config: SearchConfig, steps_per_epoch: int = 1):
     """SGD with momentum on w (cosine schedule over the epochs) and Adam on alpha, as in the paper."""
     w_opt = torch.optim.SGD(model.weight_parameters(), lr=config.w_lr, momentum=config.w_momentum,
                             weight_decay=config.w_weight_decay)
-    alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=config.arch_lr, betas=(0.5, 0.999),
+    alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=arch_lr(config, steps_per_epoch), betas=(0.5, 0.999),
                                  weight_decay=config.arch_weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, config.epochs, eta_min=config.w_lr_min)
     return w_opt, alpha_opt, schedule
@@ -159,13 +173,13 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     if data is None:
         data = load_data(config)
     model = build_supernet(config, data).to(device)
-    w_opt, alpha_opt, schedule = make_optimizers(model, config)
-    modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}
     train, val = data.search_train.to(device), data.search_val.to(device)
     steps = min(num_batches(len(train), config.batch_size, True), num_batches(len(val), config.batch_size, True))
     if steps == 0:
         raise ConfigError(f"batch_size {config.batch_size} is larger than the search splits "
                           f"({len(train)} train / {len(val)} val images); lower it")
+    w_opt, alpha_opt, schedule = make_optimizers(model, config, steps)
+    modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}
 
     state = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums(),
              "trajectory": {"epoch": [0.0], **{k: [w.cpu()] for k, w in model.arch_weights().items()}}}
@@ -183,7 +197,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         distributed.broadcast_(list(model.state_dict().values()))
 
     def batches(epoch: int, start: int):
-        model.set_sampling(config.sampling, config.tau(epoch))
+        # The warm-up trains every candidate in the softmax mixture; sampling starts with the alpha steps.
+        model.set_sampling("softmax" if epoch < config.warmup_epochs else config.sampling, config.tau(epoch))
         position["epoch"] = epoch
         # Every process draws the same global batches (same seeds) and keeps its shard of each.
         pairs = zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
@@ -207,7 +222,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         row = {"epoch": state["epoch"] + 1, "lr": schedule.get_last_lr()[0], **epoch_means(state["sums"]),
                **{f"val_{k}": v for k, v in evaluate(model, val, config.batch_size).items()},
                **collapse_diagnostics(model), **decision.flat(decision.decision(model.arch_weights(), model.primitives)),
-               "tau": config.tau(state["epoch"]), "genotype": model.genotype().to_dict()}
+               "tau": config.tau(state["epoch"]), "arch_lr": alpha_opt.param_groups[0]["lr"], "genotype": model.genotype().to_dict()}
         state["history"].append(row)
         _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
         schedule.step()

@@ -146,6 +146,7 @@ class SearchNetwork(nn.Module):
                                         for kind in ("normal", "reduce")})
         self.fast = fast
         self.sampling, self.tau = "softmax", 1.0
+        self.register_buffer("_none_mask", torch.tensor([p == "none" for p in self.primitives]), persistent=False)
 
     def set_sampling(self, sampling: str = "softmax", tau: float = 1.0) -> None:
         """How `forward` mixes the candidates: "softmax" (eq. 2 at temperature tau) or "gumbel" (GDAS).
@@ -175,7 +176,8 @@ class SearchNetwork(nn.Module):
                 soft = torch.softmax((a + gumbel) / self.tau, dim=-1)
             else:
                 soft = torch.softmax(a, dim=-1)
-            index = soft.argmax(-1)
+            # `none` is never derived (Sec. 2.4), so no path samples it: a sampled zero would cut the edge.
+            index = soft.masked_fill(self._none_mask, -1.0).argmax(-1)
             hard = nn.functional.one_hot(index, a.shape[-1]).to(a)
             weights[kind] = hard - soft.detach() + soft  # the value of `hard`, the gradient of `soft`
             paths[kind] = index.tolist()

@@ -88,3 +88,15 @@ def test_dag_search_writes_the_best_block_and_both_trainings(tmp_path, capsys):
     assert (out / "figures" / "best_block.png").exists()
     assert main(["dag-search", "--sampling", "evolve", "--out", str(tmp_path / "bad")]) == 2
     assert "sampling" in capsys.readouterr().err
+
+
+def test_schedule_option_applies_the_schedule_and_explicit_options_win(tmp_path):
+    from darts_lite.cli import _config, build_parser
+    from darts_lite.config import SCHEDULES, SearchConfig
+    args = build_parser().parse_args(["search", "--schedule", "decisive", "--epochs", "10", "--tau-min", "0.5"])
+    config = _config(SearchConfig, args)
+    assert config.sampling == SCHEDULES["decisive"]["sampling"] and not config.fast
+    assert config.warmup_epochs == 3 and config.epochs == 10   # 30% of the epochs given
+    assert config.tau_min == 0.5                                # given explicitly: wins over the schedule
+    paper = _config(SearchConfig, build_parser().parse_args(["search", "--schedule", "paper"]))
+    assert (paper.sampling, paper.arch_lr, paper.warmup_epochs) == ("softmax", 3e-4, 0)

@@ -178,3 +178,19 @@ def test_count_parameters_counts_trainable_only():
     assert count_parameters(net) == 3 * 2 + 2 + 2 * 4
     net[0].weight.requires_grad_(False)
     assert count_parameters(net) == 2 + 8
+
+
+def test_schedules_are_valid_and_named():
+    from darts_lite.config import SCHEDULES
+    assert {"paper", "decisive"} <= set(SCHEDULES)
+    for name in SCHEDULES:
+        for epochs in (1, 2, 8, 50):
+            config = SearchConfig(epochs=epochs).with_schedule(name)
+            assert 0 <= config.warmup_epochs < epochs
+    with pytest.raises(ConfigError, match="unknown schedule"):
+        SearchConfig().with_schedule("fast")
+
+
+def test_tau_is_annealed_linearly_over_the_epochs():
+    config = SearchConfig(epochs=5, tau_max=10.0, tau_min=0.1)
+    assert [config.tau(e) for e in range(5)] == pytest.approx([10.0, 7.525, 5.05, 2.575, 0.1])

@@ -94,3 +94,75 @@ def test_kernel_search_under_a_macs_budget(tmp_path):
     assert row["macs"] <= budget and row["macs"] == count_macs(build_kernel_net(kernel, data, row["kernels"]), shape)
     assert (tmp_path / "cost_table.json").exists()
     assert [line["model"] for line in out["table"]] == ["kernel"]
+
+
+def _candidates(path):
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in lines if "k" in r], [r for r in lines if "final" in r]
+
+
+def test_random_search_at_the_darts_budget(tmp_path):
+    """Random search (Li & Talwalkar, 2019) spends the DARTS search's seconds, keeps its best search-val candidate."""
+    from darts_lite.genotypes import Genotype
+    exp = EXP.replace(baselines=("random_search",))
+    out = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path, progress=False)
+    darts, row = out["rows"]
+    assert (darts["model"], row["model"]) == ("darts", "random_search")
+    assert [line["model"] for line in out["table"]] == ["darts", "random search"]
+    records, final = _candidates(tmp_path / "split0" / "random_search" / "candidates.jsonl")
+    n = row["candidates"]
+    assert n >= 2 and [r["k"] for r in records] == list(range(n)) and final[0]["candidates"] == n
+    # (a) the chosen genotype is the first candidate with the best search-val accuracy
+    best = max(records, key=lambda r: (r["val_acc"], -r["k"]))
+    chosen = Genotype.load(tmp_path / "split0" / "random_search_genotype.json")
+    assert chosen == Genotype.from_dict(best["genotype"]) and row["genotype"] == str(chosen)
+    # (b) the budget: N is the fewest candidates (at least 2) whose seconds reach the DARTS search's
+    seconds, budget = [r["seconds"] for r in records], darts["search_seconds"]
+    assert sum(seconds) >= budget or n == 2
+    assert n == 2 or sum(seconds[:-1]) < budget
+    assert row["search_seconds"] == pytest.approx(sum(seconds))
+
+
+def test_random_search_resumes_to_the_same_choice(tmp_path):
+    """An interrupted random search, run again, records the same candidates and chooses the same genotype."""
+    from darts_lite.data import load_dataset
+    from darts_lite.random_search import random_search
+    data = load_dataset("digits", image_size=8, seed=0)
+    kwargs = dict(budget_seconds=None, candidate_epochs=1, progress=False, candidates=3)  # N fixed: no timing noise
+    full = random_search(SEARCH, TRAIN, data, run_dir=tmp_path / "full", **kwargs)
+    calls = {"n": 0}
+
+    def stop_in_the_second_candidate(info):
+        calls["n"] += 1
+        if calls["n"] == 7:  # 5 steps per candidate epoch (719 images, batches of 128)
+            info["stop"]()
+
+    with pytest.raises(KeyboardInterrupt):
+        random_search(SEARCH, TRAIN, data, run_dir=tmp_path / "cut", callback=stop_in_the_second_candidate, **kwargs)
+    assert [r["k"] for r in _candidates(tmp_path / "cut" / "candidates.jsonl")[0]] == [0]
+    resumed = random_search(SEARCH, TRAIN, data, run_dir=tmp_path / "cut", **kwargs)
+    keys = ("k", "genotype", "val_acc")
+    assert [{k: r[k] for k in keys} for r in resumed.candidates] == [{k: r[k] for k in keys} for r in full.candidates]
+    assert resumed.genotype == full.genotype and resumed.best == full.best and len(full.candidates) == 3
+    assert len({json.dumps(r["genotype"]) for r in full.candidates}) == 3  # distinct draws
+    assert _candidates(tmp_path / "cut" / "candidates.jsonl")[1][0]["candidates"] == 3
+
+
+def test_random_search_needs_the_darts_search():
+    with pytest.raises(ConfigError, match="needs the 'darts' search.*add 'darts' to ExperimentConfig.searches"):
+        ExperimentConfig(searches=("kernel",), baselines=("random_search",))
+    with pytest.raises(ConfigError, match="random_search_epochs"):
+        ExperimentConfig(baselines=("random_search",), random_search_epochs=0)
+
+
+def test_a_run_of_an_older_version_resumes(tmp_path):
+    """A config.json written before a field existed (random_search_epochs) still claims its run at the default."""
+    from darts_lite.experiment import RunConfig, _claim
+    run = RunConfig(EXP, SEARCH, TRAIN, KernelSearchConfig())
+    _claim(tmp_path, run)
+    old = json.loads((tmp_path / "config.json").read_text())
+    del old["experiment"]["random_search_epochs"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    _claim(tmp_path, run)
+    with pytest.raises(ConfigError, match="changed: experiment.random_search_epochs"):
+        _claim(tmp_path, run._replace(experiment=EXP.replace(random_search_epochs=2)))

@@ -186,3 +186,10 @@ def test_gumbel_needs_first_order():
     from darts_lite.config import ConfigError
     with pytest.raises(ConfigError, match="order must be 1"):
         tiny_config(sampling="gumbel", order=2)
+
+
+def test_budget_rule_spreads_the_travel_over_the_alpha_steps():
+    from darts_lite.search import arch_lr
+    config = tiny_config(epochs=10, warmup_epochs=3, arch_travel=21.0)
+    assert arch_lr(config, steps_per_epoch=6) == pytest.approx(21.0 / (7 * 6))
+    assert arch_lr(tiny_config(arch_lr=1e-3), steps_per_epoch=6) == 1e-3  # no travel: arch_lr as given

@@ -191,9 +191,13 @@ def test_gumbel_sampling_runs_one_operation_per_edge():
     assert 0 < len(unused) < len(ops)  # the operations that were not sampled got no gradient
     # The straight-through gradient reaches every alpha of every sampled edge's softmax.
     assert all(a.grad is not None and a.grad.abs().sum() > 0 for a in net.arch_parameters())
-    # Eval mode runs the most likely operation of every edge: one-hot softmax(alpha) argmax.
+    # Eval mode runs the most likely operation of every edge (never `none`, which is never derived).
     net.eval()
-    one_hot = {k: torch.nn.functional.one_hot(a.argmax(-1), a.shape[-1]).float() for k, a in net.alphas.items()}
+    with torch.no_grad():
+        net.alphas["normal"][:, PRIMITIVES.index("none")] = 5.0  # `none` the largest: still not run
+    none = torch.tensor([p == "none" for p in PRIMITIVES])
+    one_hot = {k: torch.nn.functional.one_hot(a.masked_fill(none, -1e9).argmax(-1), a.shape[-1]).float()
+               for k, a in net.alphas.items()}
     torch.testing.assert_close(net(X), net(X, weights=one_hot))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import SCHEDULES, ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
 
-DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=8,
+DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=10,
                    batch_size=64, order=1)
 DEMO_SCHEDULE = "decisive"
 DEMO_TRAIN = dict(layers=6, channels=12, epochs=12, batch_size=64)

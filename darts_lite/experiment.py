@@ -235,7 +235,8 @@ def _jobs(run: RunConfig, data: DataSplits, seed: int, run_dir: Path, progress: 
         found.genotype.save(split_dir / "darts_genotype.json")
         trained = train("darts", lambda: build_network(found.genotype, tcfg, data))
         return {"_model": trained.model, "genotype": str(found.genotype), "search_seconds": _seconds(found.history),
-                "train_seconds": _seconds(trained.history)}
+                "train_seconds": _seconds(trained.history), "decided": found.decision["decided"],
+                **{f"kept_weight_{kind}": found.decision[kind]["kept_weight"] for kind in ("normal", "reduce")}}
 
     def kernel():
         kcfg = run.kernel_search.replace(seed=seed, name=f"{exp.name}_kernel_split{seed}")

@@ -105,7 +105,7 @@ def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | P
         "dataset": data.name, "image_size": data.image_size,
         "images (search train/val/test)": f"{len(data.search_train)}/{len(data.search_val)}/{len(data.test)}",
         "search epochs": search_config.epochs, "order": search_config.order,
-        "schedule": f"{search_config.sampling}, arch_lr {search_config.arch_lr:g}, "
+        "schedule": f"{search_config.sampling}, alpha lr {last['arch_lr']:.3g}, "
                     f"warm-up {search_config.warmup_epochs} epoch(s)",
         "decided": found.decision["decided"],
         "kept weight normal / reduce": f"{found.decision['normal']['kept_weight']:.2f} / "

@@ -23,10 +23,12 @@ SMALL = {
     "00_quickstart": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=4, EPOCHS=1, BATCH_SIZE=64, TRAIN_LAYERS=3,
                           TRAIN_CHANNELS=4, TRAIN_EPOCHS=1),
     "01_data": dict(IMAGE_SIZE=32, LEAKAGE_SIZE=16, LEAKAGE_SEEDS=2, DOWNLOAD=False),
-    "02_continuous_relaxation": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=2, EPOCHS=1, BATCH_SIZE=128, TOY_STEPS=10,
-                                     TOY_HIDDEN=["max_pool_3x3"]),
+    "02_continuous_relaxation": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=2, EPOCHS=2, BATCH_SIZE=128, TOY_STEPS=10,
+                                     TOY_HIDDEN=["max_pool_3x3"], SEARCH_SEEDS=2, PLANTED_SEEDS=1, PLANTED_STEPS=10,
+                                     PLANTED_CHANNELS=4),
     "03_bilevel_approximation": dict(SEEDS=1, EPOCHS=1, TRAIN_EPOCHS=1, IMAGE_SIZE=8, LAYERS=3, CHANNELS=4,
-                                     BATCH_SIZE=256, HG_BATCH=8, RADII=[0.1, 0.01, 1e-6], REPEATS=1),
+                                     BATCH_SIZE=256, HG_BATCH=8, RADII=[0.1, 0.01, 1e-6], REPEATS=1, PLANTED_SEEDS=1,
+                                     PLANTED_EPOCHS=2, PLANTED_IMAGES=256, PLANTED_CHANNELS=2),
     "04_dag_dense_blocks": dict(SEEDS=2, IMAGE_SIZE=8, LAYERS=3, BLOCKS=2, WIDTH=16, ROUNDS=2, WEIGHT_STEPS=5,
                                 ARCH_STEPS=2, TRAIN_EPOCHS=2, LAYERS_GRID=[3], BLOCKS_GRID=[2], SKIP_GRID=[0],
                                 Q2_SEEDS=1, STUDY_DAGS=6, STUDY_LAYERS=4, SECOND_IMAGE_SIZE=8, LOCAL_IMAGE_SIZE=4),
@@ -37,7 +39,7 @@ SMALL = {
                                           BUDGET_FRACTIONS=[0.5], TRAIN_EPOCHS=1, BASELINES=["mobilenet_v3_small"]),
     "07_hand_gender_search": dict(IMAGE_SIZE=8, SPLITS=1, SEARCH_LAYERS=3, SEARCH_CHANNELS=4, SEARCH_EPOCHS=1,
                                   TRAIN_LAYERS=3, TRAIN_CHANNELS=4, TRAIN_EPOCHS=1, BATCH_SIZE=64,
-                                  BASELINES=["mobilenet_v3_small", "random"]),
+                                  BASELINES=["mobilenet_v3_small", "random", "random_search"]),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
 NEEDS_HANDS = {"01_data", "07_hand_gender_search"}
@@ -122,13 +124,19 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
     if path.stem == "00_quickstart":
         assert 0.0 <= results["test_acc"] <= 1.0 and results["derived_params"] > 0
         assert 0 <= results["skip_connections_normal"] <= 8
+        assert 0.0 < results["kept_weight_normal"] <= 1.0
     if path.stem == "02_continuous_relaxation":
         assert 0.0 <= results["discretized_acc"] <= 1.0 and 0.0 <= results["supernet_acc"] <= 1.0
         assert results["gap"] == pytest.approx(results["supernet_acc"] - results["discretized_acc"])
         assert results["epochs_early_stop"] <= results["epochs_plain"]
+        assert 0.0 <= results["planted_recovery"] <= 1.0
+        assert results["planted_chance"] == pytest.approx(0.0917, abs=1e-4)  # 0.733 of 8 pairs, computed exactly
+        assert 0.0 <= results["seed_agreement_exact"] <= 1.0
     if path.stem == "03_bilevel_approximation":
         # The finite difference converges to the exact hypergradient at a tiny radius (float64).
         assert results["rel_err_second_order_tiny_radius"] < 1e-4
+        assert 0.0 <= results["planted_recovery_bilevel"] <= 1.0
+        assert 0.0 <= results["planted_recovery_bilevel_paper"] <= 1.0
         if results["memory"] != "n/a":  # the double backward keeps a second graph alive
             assert results["peak_mib_exact"] > results["peak_mib_first"]
     if path.stem == "04_dag_dense_blocks":
@@ -146,7 +154,9 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         assert -1 <= results["table_rho"] <= 1 and results["table_mape"] >= 0
     if path.stem == "07_hand_gender_search":
         assert {line["model"] for line in results["table"]} == {"darts", "kernel", "mobilenet_v3_small",
-                                                                 "random genotype"}
+                                                                 "random genotype", "random search"}
+        assert all(n >= 2 for n in results["random_search_candidates"])
+        assert results["chance_agreement_exact"] == pytest.approx(0.0917, abs=1e-4)
         assert results["kernel_within_budget"]
         assert all(0 <= line["balanced_acc_mean"] <= 1 for line in results["table"])
     if path.stem == "01_data":

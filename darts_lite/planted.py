@@ -109,17 +109,29 @@ def recover_alphas(net: SearchNetwork, planted: Genotype, steps: int = 200, lr: 
                          decision=decision(net.arch_weights(), net.primitives), history=history)
 
 
+def smooth_noise(n: int, channels: int, image_size: int, generator: torch.Generator) -> torch.Tensor:
+    """Random images with structure: normal noise at a quarter of the resolution, upsampled bilinearly."""
+    low = torch.randn(n, channels, max(image_size // 4, 2), max(image_size // 4, 2), generator=generator)
+    X = F.interpolate(low, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    return (X - X.mean()) / X.std()
+
+
 @torch.no_grad()
 def planted_data(net: SearchNetwork, planted: Genotype, sizes: tuple[int, int, int] = (1024, 1024, 512),
                  image_size: int = 16, seed: int = 0) -> DataSplits:
-    """Setting (b): random inputs labelled by the teacher's class (argmax of its logits at the planted cell)."""
+    """Setting (b): smooth random images labelled by the teacher's class (argmax of its logits at the planted cell).
+
+    White noise would make the teacher's function too rough to learn from a few hundred images;
+    noise drawn at a quarter of the resolution and upsampled gives images with structure at the
+    scale of the cell's 3x3 and 5x5 operations.
+    """
     g = torch.Generator().manual_seed(seed)
     target = planted_weights(planted, net.primitives)
     splits = []
     for n in sizes:
         # One batch per split in training mode: BatchNorm normalises with the statistics of many i.i.d.
         # images (a fresh network's running statistics are the identity and would not normalise at all).
-        X = torch.randn(n, net.stem[0].in_channels, image_size, image_size, generator=g)
+        X = smooth_noise(n, net.stem[0].in_channels, image_size, g)
         splits.append(Split(X, net.train()(X, weights=target).argmax(1)))
     c = net.stem[0].in_channels
     return DataSplits(name="planted", search_train=splits[0], search_val=splits[1], test=splits[2],
@@ -128,13 +140,13 @@ def planted_data(net: SearchNetwork, planted: Genotype, sizes: tuple[int, int, i
 
 
 def search_planted(config: SearchConfig, seed: int, sizes: tuple[int, int, int] = (512, 512, 256),
-                   teacher_channels: int = 8, run_dir: str | Path | None = None,
+                   teacher_channels: int = 8, num_classes: int = 10, run_dir: str | Path | None = None,
                    progress: bool = False) -> tuple[SearchResult, Genotype, float]:
     """Setting (b): a DARTS search (`config`, fresh weights) on the planted teacher of `seed`.
 
     Returns the search result, the planted genotype and the share of it recovered.
     """
-    teacher, plant = make_teacher(seed, C=teacher_channels, layers=3, nodes=config.nodes)
+    teacher, plant = make_teacher(seed, C=teacher_channels, layers=3, nodes=config.nodes, num_classes=num_classes)
     data = planted_data(teacher, plant, sizes, config.image_size or 16, seed)
     result = search(config.replace(seed=seed), data, run_dir=run_dir, progress=progress)
     return result, plant, recovery(result.genotype, plant)

@@ -231,7 +231,8 @@ def _dag_search(args) -> int:
     data = load_data(config)
     result = search_dags(config, data, run_dir=run_dir, resume=args.resume)
     summary = {"best": {"n": result.best.n, "edges": [list(e) for e in result.best.edges], **result.best.stats()},
-               "alphas": result.alphas, "history": [{k: v for k, v in row.items() if k != "dags"}
+               "alphas": result.alphas, "decision": result.decision,
+               "history": [{k: v for k, v in row.items() if k != "dags"}
                                                     for row in result.history]}
     if args.train_epochs > 0:
         kw = dict(width=config.width, epochs=args.train_epochs, seed=config.seed, aggregation=config.aggregation,

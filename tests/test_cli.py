@@ -84,6 +84,9 @@ def test_dag_search_writes_the_best_block_and_both_trainings(tmp_path, capsys):
     assert main(args) == 0
     result = json.loads((out / "dag_result.json").read_text())
     assert result["best"]["n"] == 3 and len(result["history"]) == 2
+    weights = torch.softmax(torch.tensor(result["alphas"]), 0)  # the decision over the k blocks, by hand
+    assert result["decision"]["kept_weight"] == pytest.approx(float(weights.max()))
+    assert result["decision"]["margin"] == pytest.approx(float(weights.max() - weights.min()))  # k = 2
     assert result["best_block"]["params"] >= result["plain_dense"]["params"]  # the chain has the fewest edges
     assert (out / "figures" / "best_block.png").exists()
     assert main(["dag-search", "--sampling", "evolve", "--out", str(tmp_path / "bad")]) == 2

@@ -101,3 +101,15 @@ def test_chance_agreement_matches_monte_carlo(nodes, prims):
 def test_seed_agreement_needs_two_genotypes():
     with pytest.raises(ValueError, match="at least 2"):
         D.seed_agreement([random_genotype(torch.Generator().manual_seed(0))])
+
+
+def test_choice_decision_by_hand():
+    w = torch.tensor([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    d = D.choice_decision(w)
+    assert d["kept_weight"] == pytest.approx(0.6)
+    assert d["margin"] == pytest.approx(((0.6 - 0.3) + (0.6 - 0.2)) / 2)
+    H = [-sum(p * math.log(p) for p in row) / math.log(3) for row in w.tolist()]
+    assert d["entropy_ratio"] == pytest.approx(sum(H) / 2)
+    assert d["uniform_kept_weight"] == pytest.approx(1 / 3) and d["decided"]
+    with pytest.raises(ValueError, match="at least 2 options"):
+        D.choice_decision(torch.ones(3, 1))

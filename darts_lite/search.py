@@ -7,7 +7,19 @@
 `search_step` is one iteration; `search` runs epochs of it with a cosine
 schedule on w's learning rate, gradient clipping, a progress bar, a metrics
 history, alpha snapshots, a checkpoint after every epoch (and on Ctrl-C), and
-`resume=True` to continue a stopped run exactly. Launched by `torchrun`, it
+`resume=True` to continue a stopped run exactly.
+
+Two architecture schedules are named in `config.SCHEDULES`. "paper" is Algorithm 1 as published:
+softmax mixing of every candidate and Adam on alpha at 3e-4 from the first step; in a CPU budget
+it leaves the alphas at uniform (kept weight 1/7: undecided). "decisive", chosen by measurement
+(README, "A search that decides"): the first 30% of the epochs train w alone in the softmax mixture
+(warm-up, as PC-DARTS and P-DARTS do); then every forward pass runs one operation per edge, sampled
+from softmax((alpha + g) / tau) with Gumbel noise g and a straight-through gradient (GDAS), tau
+annealed linearly from 10 to 0.1 over the epochs; and Adam's rate on alpha follows the budget rule
+of `arch_lr` (a fixed travel spread over the alpha steps). Every search records in its history
+and result whether it decided (`decision`), and warns when it did not.
+
+Launched by `torchrun`, it
 runs data-parallel (see `distributed`): each process takes its share of every
 global batch, gradients are averaged, and only rank 0 writes files.
 """

@@ -55,9 +55,10 @@ def recovery(found: Genotype, planted: Genotype) -> float:
 def make_teacher(seed: int, C: int = 8, layers: int = 3, nodes: int = 4, in_channels: int = 3,
                  num_classes: int = 10) -> tuple[SearchNetwork, Genotype]:
     """A supernet with random weights and a random planted genotype, both drawn from `seed`."""
-    torch.manual_seed(seed)
-    net = SearchNetwork(C=C, num_classes=num_classes, layers=layers, nodes=nodes, multiplier=nodes,
-                        in_channels=in_channels, fast=True)
+    with torch.random.fork_rng(devices=[]):  # the teacher's weights from `seed`; the global RNG untouched
+        torch.manual_seed(seed)
+        net = SearchNetwork(C=C, num_classes=num_classes, layers=layers, nodes=nodes, multiplier=nodes,
+                            in_channels=in_channels, fast=True)
     planted = random_genotype(torch.Generator().manual_seed(seed), net.primitives, nodes)
     return net, planted
 

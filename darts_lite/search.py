@@ -248,7 +248,9 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
                callback=None if callback is None else lambda info: callback({**info, "model": model}))
     final = decision.decision(model.arch_weights(), model.primitives)
     if main:
-        decision.warn_if_undecided(final, f"search {config.name}")
+        remedy = decision.DARTS_REMEDY if config.sampling == "softmax" else (
+            "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel.")
+        decision.warn_if_undecided(final, f"search {config.name}", remedy)
     return SearchResult(genotype=model.genotype(), decision=final,
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
                         history=state["history"], trajectory=_stack(state["trajectory"]), model=model,

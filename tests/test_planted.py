@@ -47,3 +47,11 @@ def test_planted_data_labels_come_from_the_teacher():
     data = P.planted_data(net, planted, sizes=(64, 32, 32), image_size=8)
     assert len(data.search_train) == 64 and data.num_classes == 10
     assert len(set(data.search_train.y.tolist())) > 1
+
+
+def test_make_teacher_is_a_function_of_its_seed_and_leaves_the_global_rng_alone():
+    state = torch.get_rng_state()
+    a, pa = P.make_teacher(seed=3, C=4)
+    assert torch.equal(torch.get_rng_state(), state)
+    b, pb = P.make_teacher(seed=3, C=4)
+    assert pa == pb and all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))

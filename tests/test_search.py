@@ -193,3 +193,9 @@ def test_budget_rule_spreads_the_travel_over_the_alpha_steps():
     config = tiny_config(epochs=10, warmup_epochs=3, arch_travel=21.0)
     assert arch_lr(config, steps_per_epoch=6) == pytest.approx(21.0 / (7 * 6))
     assert arch_lr(tiny_config(arch_lr=1e-3), steps_per_epoch=6) == 1e-3  # no travel: arch_lr as given
+
+
+def test_an_undecided_sampled_search_names_a_remedy_it_can_use(tmp_path, small_digits):
+    from darts_lite.decision import UndecidedSearchWarning
+    with pytest.warns(UndecidedSearchWarning, match="arch_travel"):
+        search(tiny_config(epochs=1, sampling="gumbel", arch_lr=1e-4), small_digits, run_dir=tmp_path, progress=False)

@@ -30,7 +30,7 @@ from .config import ConfigError, DAGSearchConfig
 from .dag import DAG
 from .dag_sampling import DAGSampler, feedback_weights
 from .data import DataSplits, Split, load_dataset
-from .decision import choice_decision, warn_if_undecided
+from .decision import choice_decision, measures, warn_if_undecided
 from .dense_blocks import DAGNetwork, DAGSupernet
 from .loop import checkpoint_dict, restore, run_epochs, zero_sums
 from .train import evaluate, fit_model
@@ -166,8 +166,7 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
                "stats": [d.stats() for d in current], "block_val_acc": block_accuracies(model, val),
                "val_acc": evaluate(model, val)["acc"], "train_loss": state["sums"]["loss"] / max(state["sums"]["n"], 1),
                "seconds": state["sums"]["seconds"],
-               **{k: v for k, v in choice_decision(torch.softmax(alphas, 0)).items()
-                  if k in ("kept_weight", "entropy_ratio", "margin")}}
+               **measures(choice_decision(torch.softmax(alphas, 0)))}
         state["history"].append(row)
         if config.sampling == "fixed" or state["epoch"] + 1 == config.rounds:
             return

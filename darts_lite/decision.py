@@ -29,7 +29,7 @@ from typing import Sequence
 
 import torch
 
-from .genotypes import Gene, Genotype, num_edges
+from .genotypes import Gene, Genotype, nodes_from_edges, num_edges
 from .ops import PRIMITIVES
 
 DECIDED = 0.5  # kept_weight at which a cell counts as decided (see the module docstring)
@@ -40,14 +40,8 @@ class UndecidedSearchWarning(UserWarning):
 
 
 def _node_rows(n_edges: int) -> list[range]:
-    rows, start, i = [], 0, 0
-    while start < n_edges:
-        rows.append(range(start, start + 2 + i))
-        start += 2 + i
-        i += 1
-    if start != n_edges or num_edges(len(rows)) != n_edges:
-        raise ValueError(f"{n_edges} alpha rows is not the edge count of any cell (2, 5, 9, 14, 20, ...)")
-    return rows
+    """The alpha rows of each intermediate node's incoming edges, in `genotypes.edge_index` order."""
+    return [range(num_edges(i), num_edges(i + 1)) for i in range(nodes_from_edges(n_edges))]
 
 
 def cell_decision(weights: torch.Tensor, primitives: Sequence[str] = PRIMITIVES, k: int = 2) -> dict:
@@ -99,10 +93,17 @@ def decision(arch_weights: dict[str, torch.Tensor], primitives: Sequence[str] = 
     return {**out, "decided": all(d["decided"] for d in out.values())}
 
 
+MEASURES = ("kept_weight", "entropy_ratio", "margin")
+
+
+def measures(d: dict) -> dict[str, float]:
+    """The three measures of one `cell_decision` / `choice_decision`, for a history row."""
+    return {m: d[m] for m in MEASURES}
+
+
 def flat(d: dict) -> dict[str, float]:
     """`decision(...)` as flat history keys: kept_weight_normal, entropy_ratio_reduce, margin_normal, ..."""
-    return {f"{m}_{kind}": d[kind][m] for kind in d if kind != "decided"
-            for m in ("kept_weight", "entropy_ratio", "margin")}
+    return {f"{m}_{kind}": v for kind in d if kind != "decided" for m, v in measures(d[kind]).items()}
 
 
 def describe(d: dict) -> str:

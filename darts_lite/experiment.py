@@ -312,7 +312,7 @@ def results_table(rows: list[dict], run: RunConfig, data: DataSplits, run_dir: P
     exp = run.experiment
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        groups.setdefault(_group(r["model"]), []).append(r)
+        groups.setdefault(table_name(r["model"]), []).append(r)
     shape = (exp.latency_batch, data.in_channels, data.image_size, data.image_size)
     nets = {}
     for name, rs in groups.items():  # one trained instance per model for the latency measurement
@@ -338,7 +338,7 @@ def results_table(rows: list[dict], run: RunConfig, data: DataSplits, run_dir: P
     return lines
 
 
-def _group(model: str) -> str:
+def table_name(model: str) -> str:
     """The table line of a model: the random genotypes random0, random1, ... pool into one."""
     if re.fullmatch(r"random\d+", model):
         return "random genotype"

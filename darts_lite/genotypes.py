@@ -145,7 +145,7 @@ def parse_cell(alpha: torch.Tensor, primitives: Sequence[str] = PRIMITIVES, k: i
     operations. Ties go to the earlier input node and to the earlier operation.
     """
     weights = torch.softmax(alpha.detach().double().cpu(), dim=-1)
-    nodes = _nodes_from_edges(weights.shape[0])
+    nodes = nodes_from_edges(weights.shape[0])
     if weights.shape[1] != len(primitives):
         raise ValueError(f"alpha has {weights.shape[1]} columns but there are {len(primitives)} primitives")
     keep = [c for c, name in enumerate(primitives) if name != "none"]
@@ -167,14 +167,15 @@ def parse_cell(alpha: torch.Tensor, primitives: Sequence[str] = PRIMITIVES, k: i
 def derive_genotype(alphas: dict[str, torch.Tensor], primitives: Sequence[str] = PRIMITIVES,
                     multiplier: int | None = None) -> Genotype:
     """Genotype from `{"normal": alpha, "reduce": alpha}`; cells concatenate the last `multiplier` nodes."""
-    nodes = _nodes_from_edges(alphas["normal"].shape[0])
+    nodes = nodes_from_edges(alphas["normal"].shape[0])
     multiplier = nodes if multiplier is None else multiplier
     concat = tuple(range(2 + nodes - multiplier, 2 + nodes))
     return Genotype(normal=parse_cell(alphas["normal"], primitives), normal_concat=concat,
                     reduce=parse_cell(alphas["reduce"], primitives), reduce_concat=concat)
 
 
-def _nodes_from_edges(n_edges: int) -> int:
+def nodes_from_edges(n_edges: int) -> int:
+    """Intermediate nodes of a cell with `n_edges` alpha rows; a count no cell has raises ValueError."""
     nodes = 0
     while num_edges(nodes) < n_edges:
         nodes += 1

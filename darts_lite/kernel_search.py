@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from .checkpoint import epoch_generator
 from .config import ConfigError, KernelSearchConfig
 from .data import DataSplits, Split, iterate_batches, load_dataset, num_batches
-from .decision import choice_decision, warn_if_undecided
+from .decision import choice_decision, measures, warn_if_undecided
 from .feedback import FeedbackGroup
 from .kernel_net import KernelNet, KernelSearchNet
 from .latency import CostTable, budget_penalty, derive_within_budget
@@ -44,10 +44,6 @@ class KernelSearchResult:
     model: KernelSearchNet
     config: KernelSearchConfig
     run_dir: Path
-
-
-def _decision_keys(d: dict) -> dict[str, float]:
-    return {k: d[k] for k in ("kept_weight", "entropy_ratio", "margin")}
 
 
 def build_supernet(config: KernelSearchConfig, data: DataSplits) -> KernelSearchNet:
@@ -147,7 +143,7 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
         row = {"epoch": state["epoch"] + 1, "val_acc": accs[best], "replica_val_acc": accs,
                "kernels": list(replicas[best].kernels()), "alphas": replicas[best].alphas.detach().cpu().tolist(),
                "train_loss": state["sums"]["loss"] / max(state["sums"]["n"], 1), "seconds": state["sums"]["seconds"],
-               **_decision_keys(choice_decision(torch.softmax(replicas[best].alphas.detach(), -1)))}
+               **measures(choice_decision(torch.softmax(replicas[best].alphas.detach(), -1)))}
         if table is not None:
             row["expected"] = {k: float(v) for k, v in table.expected(replicas[best].alphas.detach().cpu()).items()}
         state["history"].append(row)

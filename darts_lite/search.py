@@ -211,18 +211,15 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     def batches(epoch: int, start: int):
         # The warm-up trains every candidate in the softmax mixture; sampling starts with the alpha steps.
         model.set_sampling("softmax" if epoch < config.warmup_epochs else config.sampling, config.tau(epoch))
-        position["epoch"] = epoch
         # Every process draws the same global batches (same seeds) and keeps its shard of each.
         pairs = zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
                                       drop_last=True, start=start)
                       for stream, split in enumerate((train, val))))
         return pairs if not parallel else ((distributed.shard(t), distributed.shard(v)) for t, v in pairs)
 
-    position = {"epoch": state["epoch"]}
-
     def step(batch):
         return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip,
-                           average=average, arch_step=position["epoch"] >= config.warmup_epochs)
+                           average=average, arch_step=state["epoch"] >= config.warmup_epochs)
 
     snap_every = max(1, steps // SNAPSHOTS_PER_EPOCH)
 

@@ -1,24 +1,37 @@
-"""darts_lite: a readable, tested DARTS library (Liu, Simonyan, Yang, ICLR 2019) for teaching.
+"""darts_lite: a readable, tested library for differentiable architecture search, taught on hand images.
 
-One concept per module: `ops` (candidate operations), `supernet` (the continuous
-relaxation), `hypergradient` (the bilevel approximation), `genotypes`
-(derivation), `network` (the derived net), `search` / `train` (loops),
-`distributed` (data-parallel search under torchrun), `data`, `viz`, `cli`;
-the DAG-wired dense blocks in `dag`, `dag_sampling`, `dense_blocks`,
-`dag_search`, `viz_dag`.
+One folder per paper, each read beside it:
+
+* `darts/`: DARTS (Liu, Simonyan, Yang, ICLR 2019): search space, continuous relaxation,
+  bilevel approximation, derivation, search, retraining;
+* `dag_blocks/`: DAG-sampled dense blocks, searched by sampling with feedback;
+* `meta_kernels/`: meta-kernels with feedback blocks, and the latency-constrained kernel search;
+* `hands/`: the application, gender from 11K Hands images, with its baselines and Grad-CAM;
+* `core/`: what they share (configs, the epoch loop, checkpoints, runs, training, timing, tables);
+* `data/`: the datasets (11K Hands in `data/hands11k/`).
+
+The layers run one way: `cli` > `hands` > the three papers (independent of each other) > `core` >
+`data`; `pyproject.toml` states them as import-linter contracts and `make test` checks them.
+The names below are the short path for notebooks and scripts: `from darts_lite import search, SearchConfig`.
 """
-from .config import ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
-from .dag import DAG
-from .dag_search import DAGSearchResult, search_dags, train_dag
+from .core.config import ConfigError
+from .core.cost import count_parameters
+from .core.figures import savefig
+from .core.runtime import get_device, set_seed
+from .core.training import TrainConfig, TrainResult, evaluate
+from .dag_blocks.config import DAGSearchConfig
+from .dag_blocks.dag import DAG
+from .dag_blocks.search import DAGSearchResult, search_dags, train_dag
+from .darts.config import SearchConfig
+from .darts.genotypes import Genotype, GenotypeError, derive_genotype
+from .darts.network import Network
+from .darts.ops import OPS, PRIMITIVES, register_op
+from .darts.retrain import train_network
+from .darts.search import SearchResult, search, search_step
+from .darts.search_cell import MixedOp, SearchCell
+from .darts.supernet import SearchNetwork
 from .data import DataSplits, Split, load_dataset
-from .genotypes import Genotype, GenotypeError, derive_genotype
-from .gradcam import grad_cam, plot_grad_cam
-from .network import Network
-from .ops import OPS, PRIMITIVES, register_op
-from .search import SearchResult, search, search_step
-from .supernet import MixedOp, SearchCell, SearchNetwork
-from .train import TrainResult, evaluate, train_network
-from .utils import count_parameters, get_device, set_seed
+from .hands.gradcam import grad_cam, plot_grad_cam
 
 __version__ = "0.1.0"
 
@@ -27,5 +40,5 @@ __all__ = [
     "DataSplits", "Genotype", "GenotypeError", "MixedOp", "Network", "OPS", "PRIMITIVES",
     "SearchCell", "SearchConfig", "SearchNetwork", "SearchResult", "Split", "TrainConfig", "TrainResult",
     "count_parameters", "derive_genotype", "evaluate", "get_device", "grad_cam", "load_dataset", "plot_grad_cam",
-    "register_op", "search", "search_dags", "search_step", "set_seed", "train_dag", "train_network",
+    "register_op", "savefig", "search", "search_dags", "search_step", "set_seed", "train_dag", "train_network",
 ]

@@ -13,7 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-from .config import SCHEDULES, ConfigError, DAGSearchConfig, SearchConfig, TrainConfig
+from .core.config import ConfigError
+from .core.runs import load_data
+from .core.tables import key_value_table
+from .core.training import TrainConfig
+from .dag_blocks.config import DAGSearchConfig
+from .darts.config import SCHEDULES, SearchConfig
 
 DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=10,
                    batch_size=64, order=1)
@@ -156,11 +161,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _search(args) -> int:
-    from . import distributed, pipeline
-    from .search import search
+    from .core import distributed
+    from .darts import pipeline
+    from .darts.search import search
     config = _config(SearchConfig, args)
     run_dir = Path(args.out) if args.out else Path("runs") / config.name
-    result = search(config, pipeline.load_data(config), run_dir=run_dir, resume=args.resume)
+    result = search(config, load_data(config), run_dir=run_dir, resume=args.resume)
     # Under torchrun every process holds the same result: rank 0 alone writes it.
     main = distributed.is_main()
     distributed.shutdown()
@@ -173,12 +179,12 @@ def _search(args) -> int:
 
 
 def _train(args) -> int:
-    from . import pipeline
-    from .genotypes import Genotype
+    from .darts import pipeline
+    from .darts.genotypes import Genotype
     genotype_path = Path(args.genotype)
     genotype = Genotype.load(genotype_path)
     run_dir = Path(args.out) if args.out else genotype_path.parent
-    data = pipeline.load_data(_data_config(genotype_path.parent, dataset=args.dataset,
+    data = load_data(_data_config(genotype_path.parent, dataset=args.dataset,
                                            image_size=args.image_size, data_root=args.data_root))
     result = pipeline.retrain(genotype, _config(TrainConfig, args), data, run_dir, resume=args.resume)
     print(json.dumps({"test": result.test, "run_dir": str(run_dir)}))
@@ -186,14 +192,14 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from . import pipeline
-    from .checkpoint import load_checkpoint
-    from .genotypes import Genotype
-    from .train import build_network, evaluate
+    from .core.checkpoint import load_checkpoint
+    from .core.training import evaluate
+    from .darts.genotypes import Genotype
+    from .darts.retrain import build_network
     run_dir = Path(args.run)
     saved = load_checkpoint(run_dir / "train_checkpoint.pt")
     config = TrainConfig.from_dict(saved["config"])
-    data = pipeline.load_data(_data_config(run_dir))
+    data = load_data(_data_config(run_dir))
     model = build_network(Genotype.load(run_dir / "genotype.json"), config, data)
     model.load_state_dict(saved["model"])
     print(json.dumps({"run_dir": str(run_dir), "test": evaluate(model, data.test)}))
@@ -201,14 +207,14 @@ def _evaluate(args) -> int:
 
 
 def _plot(args) -> int:
-    from . import pipeline
+    from .darts import pipeline
     for path in pipeline.plot_run(args.run):
         print(path)
     return 0
 
 
 def _demo(args) -> int:
-    from . import pipeline
+    from .darts import pipeline
     search_cfg, train_cfg = dict(DEMO_SEARCH, name=args.name), dict(DEMO_TRAIN)
     if args.fast:
         search_cfg.update(layers=3, epochs=2, image_size=8)
@@ -216,19 +222,20 @@ def _demo(args) -> int:
     summary = pipeline.run(SearchConfig(**search_cfg, device=args.device).with_schedule(DEMO_SCHEDULE),
                            TrainConfig(**train_cfg, device=args.device))
     print("\nDARTS demo: digits, search -> derive -> retrain -> test\n")
-    print(pipeline.summary_table(summary))
+    print(key_value_table(summary))
     print(f"\nfiles in runs/{args.name}/: genotype.json, alphas.pt, metrics.json, checkpoints, figures/")
     return 0
 
 
 def _dag_search(args) -> int:
-    from .dag import DAG
-    from .dag_search import load_data, search_dags, train_dag
-    from .viz import savefig
-    from .viz_dag import draw_dag
+    from .core.figures import savefig
+    from .dag_blocks.dag import DAG
+    from .dag_blocks.search import load_data as load_dag_data
+    from .dag_blocks.search import search_dags, train_dag
+    from .dag_blocks.viz import draw_dag
     config = _config(DAGSearchConfig, args)
     run_dir = Path(args.out) if args.out else Path("runs") / config.name
-    data = load_data(config)
+    data = load_dag_data(config)
     result = search_dags(config, data, run_dir=run_dir, resume=args.resume)
     summary = {"best": {"n": result.best.n, "edges": [list(e) for e in result.best.edges], **result.best.stats()},
                "alphas": result.alphas, "decision": result.decision,
@@ -249,7 +256,7 @@ def _dag_search(args) -> int:
 
 
 def _run(args) -> int:
-    from .experiment import load_config, run_experiment
+    from .hands.experiment import load_config, run_experiment
     run = load_config(args.config)
     out = run_experiment(*run, run_dir=args.out)
     run_dir = Path(args.out) if args.out else Path("runs") / run.experiment.name

@@ -1,4 +1,4 @@
-"""Reproducibility and device helpers: `set_seed`, `get_device`, parameter counts."""
+"""Where and how repeatably a run executes: `set_seed`, `get_device`."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,6 @@ import random
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 
 def set_seed(seed: int) -> None:
@@ -44,8 +43,3 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unsupported device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'")
     return dev
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,18 +1,25 @@
-"""Timing and peak memory of code paths, measured the same way everywhere.
+"""Timing of code paths and networks, measured the same way everywhere.
+
+Every timer synchronises CUDA around the timed work, warms up before it times, takes medians,
+and, where several things are compared, alternates them within each round, so that a slow phase
+of the machine (another process, frequency scaling) hits all of them alike.
 
 * `measure(fn)`: median wall seconds over `repeats` calls and the median peak memory
   (`memory.PeakMemory`), with CUDA synchronisation around each call.
 * `compare(paths)`: several paths that compute the same thing (e.g. a merged and a separate
   convolution); after `warmup` rounds they alternate inside every repeat, so that a busy machine
   slows all of them alike, and their medians are comparable within one run.
+* `measure_latencies(networks)`: inference latency of several networks, in alternating rounds;
+  `measure_latency(network)` for one.
 """
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import torch
+import torch.nn as nn
 
 from .memory import PeakMemory
 
@@ -60,3 +67,39 @@ def compare(paths: dict[str, Callable[[], object]], device: torch.device | str =
         peak_mib[name] = None if peak is None else peak / 2**20
     return {"seconds": {k: statistics.median(v) for k, v in seconds.items()}, "peak_mib": peak_mib,
             "memory_kind": PeakMemory(device).kind}
+
+
+@torch.no_grad()
+def measure_latencies(modules: dict[str, nn.Module], input_shape: Sequence[int], device: torch.device | str = "cpu",
+                      warmup: int = 3, repeats: int = 20, rounds: int = 5) -> dict[str, float]:
+    """Median inference latency (us) of several networks, measured in alternating rounds.
+
+    In each of `rounds` rounds every network in turn gets `warmup` untimed passes (its caches hot
+    again, as when one network serves requests) and `repeats // rounds` timed ones. A slow phase of
+    the machine (another process, frequency scaling) then hits all networks alike.
+    """
+    device = torch.device(device)
+    x = torch.randn(*input_shape, device=device)
+    states = {name: m.training for name, m in modules.items()}
+    nets = {name: m.to(device).eval() for name, m in modules.items()}
+    times = {name: [] for name in nets}
+    for _ in range(max(1, rounds)):
+        for name, net in nets.items():
+            for _ in range(warmup):
+                net(x)
+            for _ in range(max(1, repeats // rounds)):
+                synchronize(device)
+                start = time.perf_counter()
+                net(x)
+                synchronize(device)
+                times[name].append(time.perf_counter() - start)
+    for name, m in modules.items():
+        m.train(states[name])
+    return {name: 1e6 * statistics.median(t) for name, t in times.items()}
+
+
+def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch.device | str = "cpu",
+                    warmup: int = 5, repeats: int = 20) -> float:
+    """Median wall time of one inference forward pass in microseconds (eval mode):
+    `warmup` untimed passes, then `repeats` timed ones."""
+    return measure_latencies({"net": module}, input_shape, device, warmup, repeats, rounds=1)["net"]

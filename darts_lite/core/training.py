@@ -1,10 +1,11 @@
-"""Retraining and evaluating a derived network (Liu et al., 2019, Sec. 3.2).
+"""Training and evaluating any classifier: the budget every network of a comparison gets.
 
-`train_network` trains the network of a genotype from scratch on the search
-splits together (DARTS retrains on the full training set), with SGD, a cosine
-schedule, gradient clipping, optional drop-path and auxiliary loss, a checkpoint
-every epoch and `resume=True`; `evaluate` measures loss and accuracy; `fit_model` trains any
-small classifier under a fixed budget, for comparisons between networks.
+`train_model` trains a network from scratch on the search splits together (DARTS retrains on the
+full training set, Sec. 3.2 of Liu et al., 2019) with SGD, a cosine schedule, gradient clipping,
+optional drop-path and auxiliary loss (read from the model, as the derived DARTS network has them),
+a checkpoint every epoch and `resume=True`; `TrainConfig` holds its settings. `evaluate` measures
+loss and accuracy; `fit_model` trains any small classifier under a fixed Adam budget, for quick
+comparisons; `recalibrate_bn` recomputes BatchNorm statistics.
 """
 from __future__ import annotations
 
@@ -17,13 +18,38 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data import DataSplits, Split, iterate_batches, num_batches
 from .checkpoint import epoch_generator
-from .config import ConfigError, TrainConfig
-from .data import DataSplits, Split, iterate_batches, num_batches
-from .genotypes import Genotype
-from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
-from .network import Network
-from .utils import count_parameters, get_device, set_seed
+from .config import Config, ConfigError, check_ranges
+from .cost import count_parameters
+from .loop import checkpoint_dict, epoch_means, run_epochs, zero_sums
+from .runs import Run, resume_or_start
+from .runtime import get_device
+
+
+@dataclass
+class TrainConfig(Config):
+    """Retraining a derived network from scratch (Sec. 3.2 of the paper)."""
+
+    layers: int = 8                  # paper: 20 cells
+    channels: int = 16               # paper: 36 initial channels
+    epochs: int = 10                 # paper: 600
+    batch_size: int = 64             # paper: 96
+    lr: float = 0.025                # SGD, cosine-annealed to lr_min
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    drop_path_prob: float = 0.0      # paper: 0.2
+    auxiliary_weight: float = 0.0    # paper: 0.4; 0 disables the auxiliary head
+    grad_clip: float = 5.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        check_ranges(self, {"layers": (3, None), "channels": (1, None), "epochs": (1, None),
+                      "batch_size": (1, None), "lr": (0, None), "lr_min": (0, self.lr),
+                      "momentum": (0, 1), "weight_decay": (0, None), "drop_path_prob": (0, 0.99),
+                      "auxiliary_weight": (0, None), "grad_clip": (0, None), "seed": (0, None)})
 
 
 @dataclass
@@ -34,6 +60,12 @@ class TrainResult:
     history: list[dict]
     test: dict[str, float]
     run_dir: Path
+
+
+def training_images(data: DataSplits) -> Split:
+    """search_train + search_val: what a network is trained on once its architecture is fixed."""
+    return Split(torch.cat([data.search_train.X, data.search_val.X]),
+                 torch.cat([data.search_train.y, data.search_val.y]))
 
 
 @torch.no_grad()
@@ -53,48 +85,28 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 256) -> dict[str,
     return {"loss": total_loss / n, "acc": correct / n}
 
 
-def build_network(genotype: Genotype, config: TrainConfig, data: DataSplits) -> Network:
-    """The network of `genotype` at the size of `config`, for the input of `data`."""
-    return Network(genotype, C=config.channels, num_classes=data.num_classes, layers=config.layers,
-                   in_channels=data.in_channels, auxiliary=config.auxiliary_weight > 0,
-                   drop_path_prob=config.drop_path_prob)
-
-
-def train_network(genotype: Genotype, config: TrainConfig, data: DataSplits,
-                  run_dir: str | Path = "runs/train", resume: bool = False, progress: bool = True,
-                  callback: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train the derived network from scratch on search_train + search_val, test on `data.test`."""
-    set_seed(config.seed)
-    model = build_network(genotype, config, data)
-    return train_model(model, config, data, run_dir, resume, progress, callback)
-
-
 def train_model(model: nn.Module, config: TrainConfig, data: DataSplits, run_dir: str | Path = "runs/train",
                 resume: bool = False, progress: bool = True,
                 callback: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train any classifier as `train_network` trains a derived one: same schedule, checkpoints, resume.
+    """Train `model` on search_train + search_val as configured; test on `data.test`. Resumable.
 
-    Used for the hand-made baselines, so that every network of a comparison gets the same budget.
+    The derived DARTS network (`darts.retrain.train_network`), the hand-made baselines and every
+    other network of a comparison go through here, so that all of them get the same budget.
     """
-    run_dir = Path(run_dir)
-    path = run_dir / "train_checkpoint.pt"
-    device = get_device(config.device)
+    run = Run(Path(run_dir), "train", get_device(config.device), data)
+    device = run.device
     model = model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                           weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.epochs, eta_min=config.lr_min)
     modules = {"model": model, "opt": opt, "schedule": schedule}
-    train = Split(torch.cat([data.search_train.X, data.search_val.X]),
-                  torch.cat([data.search_train.y, data.search_val.y])).to(device)
+    train = training_images(data).to(device)
     steps = num_batches(len(train), config.batch_size, True)
     if steps == 0:
         raise ConfigError(f"batch_size {config.batch_size} is larger than the training set "
                           f"({len(train)} images); lower it")
-    state = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()}
-    if resume and path.exists():
-        state = restore(path, device, config, modules, TrainConfig.from_dict)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "train_config.json")
+    state = resume_or_start(run, config, modules, {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()},
+                            resume)
 
     def batches(epoch: int, start: int):
         # The paper ramps drop-path linearly over the epochs.
@@ -124,25 +136,34 @@ def train_model(model: nn.Module, config: TrainConfig, data: DataSplits, run_dir
         schedule.step()
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
-               save=lambda s: checkpoint_dict(s, config, modules), path=path, desc="train",
+               save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint, desc="train",
                progress=progress, callback=callback)
     return TrainResult(model=model, history=state["history"],
-                       test=evaluate(model, data.test, config.batch_size), run_dir=run_dir)
+                       test=evaluate(model, data.test, config.batch_size), run_dir=run.dir)
 
 
 @torch.no_grad()
 def recalibrate_bn(net: nn.Module, split: Split, batch_size: int = 256) -> nn.Module:
-    """Recompute every BatchNorm's running statistics of `net` on `split` (no gradient step)."""
+    """Recompute every BatchNorm's running statistics of `net` on `split` (no gradient step).
+
+    The statistics are the exact averages over `split` (momentum None while it runs); each
+    BatchNorm's momentum and the model's train/eval mode are restored afterwards.
+    """
     bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average over the batches
     was_training = net.training
     net.train()
     device = next(net.parameters()).device
-    for X, _ in iterate_batches(split, batch_size, shuffle=False, drop_last=len(split) > batch_size):
-        net(X.to(device))
-    net.train(was_training)
+    try:
+        for X, _ in iterate_batches(split, batch_size, shuffle=False, drop_last=len(split) > batch_size):
+            net(X.to(device))
+    finally:  # the model leaves as it came, but for its statistics
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+        net.train(was_training)
     return net
 
 
@@ -160,8 +181,7 @@ def fit_model(model: nn.Module, data: DataSplits, epochs: int = 10, lr: float = 
     dev = get_device(device)
     model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    train = Split(torch.cat([data.search_train.X, data.search_val.X]),
-                  torch.cat([data.search_train.y, data.search_val.y])).to(dev)
+    train = training_images(data).to(dev)
     model.train()
     t0 = time.perf_counter()
     for epoch in range(epochs):

@@ -25,16 +25,19 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import epoch_generator
-from .config import ConfigError, DAGSearchConfig
+from ..core import runs
+from ..core.checkpoint import epoch_generator
+from ..core.config import ConfigError
+from ..core.decision import choice_decision, measures, warn_if_undecided
+from ..core.loop import checkpoint_dict, run_epochs, zero_sums
+from ..core.runs import resume_or_start, start_run
+from ..core.runtime import set_seed
+from ..core.training import evaluate, fit_model
+from ..data import DataSplits, Split
+from .config import DAGSearchConfig
 from .dag import DAG
-from .dag_sampling import DAGSampler, feedback_weights
-from .data import DataSplits, Split, load_dataset
-from .decision import choice_decision, measures, warn_if_undecided
 from .dense_blocks import DAGNetwork, DAGSupernet
-from .loop import checkpoint_dict, restore, run_epochs, zero_sums
-from .train import evaluate, fit_model
-from .utils import get_device, set_seed
+from .sampling import DAGSampler, feedback_weights
 
 
 @dataclass
@@ -67,7 +70,8 @@ def as_grayscale(data: DataSplits) -> DataSplits:
 
 
 def load_data(config: DAGSearchConfig) -> DataSplits:
-    data = load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
+    """The dataset of `config` (`core.runs.load_data`), its colour channels averaged if `grayscale`."""
+    data = runs.load_data(config)
     return as_grayscale(data) if config.grayscale else data
 
 
@@ -109,11 +113,8 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
     `input_masks` (one per block, or None) fix each block's mask on the shared input layer, e.g.
     `dense_blocks.local_mask` for a convolution-like first layer; they stay with the block slot.
     """
-    run_dir = Path(run_dir or Path("runs") / config.name)
-    path = run_dir / "dag_checkpoint.pt"
-    device = get_device(config.device)
-    set_seed(config.seed)
-    data = load_data(config) if data is None else data
+    run = start_run(config, "dag", data, run_dir, load=load_data)
+    data, device = run.data, run.device
     train, val = data.search_train.to(device), data.search_val.to(device)
     arch_data = val if config.arch_split == "val" else train
     for name, size, split in (("weight_batch", config.weight_batch, train),
@@ -131,11 +132,8 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
     w_opt = torch.optim.Adam(model.weight_parameters(), lr=config.weight_lr)
     a_opt = torch.optim.Adam(model.arch_parameters(), lr=config.arch_lr)
     modules = {"model": model, "w_opt": w_opt, "a_opt": a_opt, "sampler": sampler}
-    state = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()}
-    if resume and path.exists():
-        state = restore(path, device, config, modules, DAGSearchConfig.from_dict)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "dag_config.json")
+    state = resume_or_start(run, config, modules, {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()},
+                            resume)
     steps = config.weight_steps + config.arch_steps
 
     def batches(epoch: int, start: int):
@@ -183,7 +181,7 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
         a_opt.state.clear()  # Adam moments belonged to the replaced blocks
 
     run_epochs(state, epochs=config.rounds, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
-               save=lambda s: checkpoint_dict(s, config, modules), path=path, desc="dag search",
+               save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint, desc="dag search",
                progress=progress, callback=callback)
     final = model.dags()
     alphas = model.alphas.detach().cpu().tolist()
@@ -192,7 +190,7 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
     warn_if_undecided({"blocks": chosen, "decided": chosen["decided"]}, "the DAG search",
                       "Give the alphas more rounds or arch_steps, or a larger arch_lr.")
     return DAGSearchResult(best=best, dags=final, alphas=alphas, history=state["history"], decision=chosen,
-                           edge_probs=sampler.edge_matrix(), model=model, config=config, run_dir=run_dir)
+                           edge_probs=sampler.edge_matrix(), model=model, config=config, run_dir=run.dir)
 
 
 def train_dag(dag: DAG, data: DataSplits, width: int = 64, epochs: int = 10, lr: float = 1e-3,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import epoch_generator
-from .dag_sampling import DAGSampler
-from .dag_search import train_dag
-from .data import DataSplits
-from .stats import spearman
+from ..core.checkpoint import epoch_generator
+from ..core.stats import spearman
+from ..data import DataSplits
+from .sampling import DAGSampler
+from .search import train_dag
 
 PROPERTIES = ("depth", "edges", "longest_skip")
 

@@ -5,17 +5,13 @@ layer n-1 feeds the output. Edges of length 1 are straight; skips arc over the l
 """
 from __future__ import annotations
 
-import warnings
-
 import graphviz
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
+from .. import core as figures
 from .dag import DAG
-from .viz import _COLORS, INSTALL_HINT, has_dot
-
-_warned_no_dot = False
 
 
 def plot_dag(dag: DAG, title: str | None = None, fmt: str = "png") -> graphviz.Digraph:
@@ -25,10 +21,10 @@ def plot_dag(dag: DAG, title: str | None = None, fmt: str = "png") -> graphviz.D
                                     "penwidth": "2"})
     if title:
         g.attr(label=title, labelloc="t", fontsize="16")
-    g.node("x", fillcolor=_COLORS["input"])
+    g.node("x", fillcolor=figures.NODE_COLORS["input"])
     for v in range(dag.n):
-        g.node(f"L{v}", label=f"layer {v}", fillcolor=_COLORS["node"])
-    g.node("out", fillcolor=_COLORS["output"])
+        g.node(f"L{v}", label=f"layer {v}", fillcolor=figures.NODE_COLORS["node"])
+    g.node("out", fillcolor=figures.NODE_COLORS["output"])
     g.edge("x", "L0", color="gray")
     for i, j in dag.edges:
         g.edge(f"L{i}", f"L{j}", **({} if j - i == 1 else {"constraint": "false"}))
@@ -47,7 +43,7 @@ def plot_dag_matplotlib(dag: DAG, title: str | None = None, ax=None) -> Figure:
     for key, xpos in xs.items():
         role = "input" if key == "x" else "output" if key == "out" else "node"
         ax.text(xpos, 0, labels[key], ha="center", va="center", fontsize=11,
-                bbox={"boxstyle": "round", "facecolor": _COLORS[role], "edgecolor": "black"})
+                bbox={"boxstyle": "round", "facecolor": figures.NODE_COLORS[role], "edgecolor": "black"})
     arrows = [("x", 0, "gray"), *[(i, j, "black") for i, j in dag.edges], (dag.n - 1, "out", "gray")]
     for src, dst, color in arrows:
         skip = xs[dst] - xs[src]
@@ -64,13 +60,8 @@ def plot_dag_matplotlib(dag: DAG, title: str | None = None, ax=None) -> Figure:
 
 def draw_dag(dag: DAG, title: str | None = None) -> graphviz.Digraph | Figure:
     """Graphviz if `dot` is installed, else (warning once) the matplotlib drawing."""
-    global _warned_no_dot
-    if has_dot():
+    if figures.dot_or_warn("the block"):
         return plot_dag(dag, title)
-    if not _warned_no_dot:
-        warnings.warn(f"Graphviz `dot` not found, drawing the block with matplotlib; {INSTALL_HINT}",
-                      RuntimeWarning, stacklevel=2)
-        _warned_no_dot = True
     return plot_dag_matplotlib(dag, title)
 
 

@@ -19,10 +19,11 @@ import copy
 import torch
 import torch.nn as nn
 
+from ..core.memory import PeakMemory
+from ..core.tables import text_table
+from ..core.timing import measure
 from . import hypergradient as hg
 from .hypergradient import Batch
-from .memory import PeakMemory
-from .profiling import measure
 
 
 def flat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -105,11 +106,8 @@ def radius_sweep(model: nn.Module, train_batch: Batch, val_batch: Batch, xi: flo
 
 def format_table(rows: list[dict]) -> str:
     """The rows of `compare_hypergradients` as an aligned text table."""
-    lines = [f"{'method':<14}{'radius':>9}{'rel. error':>12}{'cosine':>9}{'implicit err':>14}"
-             f"{'ms/call':>10}{'peak MiB':>10}"]
-    for row in rows:
-        radius = "" if row["radius"] is None else f"{row['radius']:.0e}"
-        mem = "n/a" if row["peak_bytes"] is None else f"{row['peak_bytes'] / 2**20:.1f}"
-        lines.append(f"{row['method']:<14}{radius:>9}{row['rel_err']:>12.3g}{row['cosine']:>9.4f}"
-                     f"{row['rel_err_implicit']:>14.3g}{1e3 * row['seconds']:>10.1f}{mem:>10}")
-    return "\n".join(lines)
+    return text_table(rows, [
+        ("method", "method"), ("radius", lambda r: "" if r["radius"] is None else f"{r['radius']:.0e}"),
+        ("rel. error", "rel_err:.3g"), ("cosine", "cosine:.4f"), ("implicit err", "rel_err_implicit:.3g"),
+        ("ms/call", lambda r: f"{1e3 * r['seconds']:.1f}"),
+        ("peak MiB", lambda r: "n/a" if r["peak_bytes"] is None else f"{r['peak_bytes'] / 2**20:.1f}")])

@@ -1,4 +1,4 @@
-"""Did the search decide? Measures of the distribution a genotype is derived from, and chance levels.
+"""Did a DARTS search decide? The measures of `core.decision` for cells, and chance levels.
 
 The top-2 rule of Sec. 2.4 turns any alphas into a genotype, even alphas that never left the
 uniform start: such a genotype is a random draw from the space, however carefully it is drawn.
@@ -11,7 +11,7 @@ uniform start: such a genotype is a random draw from the space, however carefull
 - `margin`: per node with more than two inputs, the weakest kept edge's strength minus the
   strongest dropped edge's (strength = largest non-`none` weight, as the top-2 rule ranks edges),
   averaged over those nodes; 0 when the edges cannot be told apart;
-- `decided`: `kept_weight >= DECIDED` (0.5). At 0.5 the kept operation outweighs all its
+- `decided`: `kept_weight >= core.decision.DECIDED` (0.5). At 0.5 the kept operation outweighs all its
   alternatives together, so discretising an edge removes at most half of what the supernet
   computed there. A cell below it was chosen by small differences that another seed, another
   batch order or another run of the same seed at a slightly different learning rate reorders.
@@ -23,20 +23,14 @@ between seeds can be read against chance.
 from __future__ import annotations
 
 import math
-import warnings
 from itertools import combinations
 from typing import Sequence
 
 import torch
 
+from ..core.decision import DECIDED, entropy_ratio
 from .genotypes import Gene, Genotype, nodes_from_edges, num_edges
 from .ops import PRIMITIVES
-
-DECIDED = 0.5  # kept_weight at which a cell counts as decided (see the module docstring)
-
-
-class UndecidedSearchWarning(UserWarning):
-    """A search ended with alphas too close to uniform for its genotype to mean more than a random draw."""
 
 
 def _node_rows(n_edges: int) -> list[range]:
@@ -62,29 +56,10 @@ def cell_decision(weights: torch.Tensor, primitives: Sequence[str] = PRIMITIVES,
         kept_shares += [float(share[rows[j]]) for j in kept]
         if len(order) > k:
             margins.append(min(s[j] for j in kept) - max(s[j] for j in order[k:]))
-    entropy = -(w * w.clamp_min(1e-300).log()).sum(1) / math.log(w.shape[1])
     kept_weight = sum(kept_shares) / len(kept_shares)
-    return {"kept_weight": kept_weight, "entropy_ratio": float(entropy.mean()),
+    return {"kept_weight": kept_weight, "entropy_ratio": entropy_ratio(w),
             "margin": sum(margins) / len(margins) if margins else 0.0,
             "uniform_kept_weight": 1 / len(keep), "decided": kept_weight >= DECIDED}
-
-
-def choice_decision(weights: torch.Tensor) -> dict:
-    """The same measures for searches that pick one option per row (kernel sizes per layer, one block of k).
-
-    `weights` is (rows, options), each row a distribution: kept_weight is the mean of the row maxima,
-    margin the mean gap between the largest and the second largest weight, entropy_ratio as above.
-    """
-    w = weights.detach().double().cpu()
-    w = w.unsqueeze(0) if w.dim() == 1 else w
-    if w.dim() != 2 or w.shape[1] < 2:
-        raise ValueError(f"weights must be (rows, options) with at least 2 options, got shape {tuple(weights.shape)}")
-    top = w.topk(2, dim=1).values
-    entropy = -(w * w.clamp_min(1e-300).log()).sum(1) / math.log(w.shape[1])
-    kept_weight = float(top[:, 0].mean())
-    return {"kept_weight": kept_weight, "entropy_ratio": float(entropy.mean()),
-            "margin": float((top[:, 0] - top[:, 1]).mean()), "uniform_kept_weight": 1 / w.shape[1],
-            "decided": kept_weight >= DECIDED}
 
 
 def decision(arch_weights: dict[str, torch.Tensor], primitives: Sequence[str] = PRIMITIVES) -> dict:
@@ -93,46 +68,8 @@ def decision(arch_weights: dict[str, torch.Tensor], primitives: Sequence[str] = 
     return {**out, "decided": all(d["decided"] for d in out.values())}
 
 
-MEASURES = ("kept_weight", "entropy_ratio", "margin")
-
-
-def measures(d: dict) -> dict[str, float]:
-    """The three measures of one `cell_decision` / `choice_decision`, for a history row."""
-    return {m: d[m] for m in MEASURES}
-
-
-def flat(d: dict) -> dict[str, float]:
-    """`decision(...)` as flat history keys: kept_weight_normal, entropy_ratio_reduce, margin_normal, ..."""
-    return {f"{m}_{kind}": v for kind in d if kind != "decided" for m, v in measures(d[kind]).items()}
-
-
-def describe(d: dict) -> str:
-    """One line per cell kind, and a plain verdict."""
-    lines = [f"{kind}: kept weight {c['kept_weight']:.2f} (uniform {c['uniform_kept_weight']:.2f}, decided at "
-             f"{DECIDED}), entropy {c['entropy_ratio']:.3f} of its maximum, margin {c['margin']:.3f}"
-             for kind, c in d.items() if kind != "decided"]
-    verdict = ("decided: the genotype is what the alphas chose" if d["decided"] else
-               "UNDECIDED: the alphas sit near uniform, so the genotype is close to a random draw")
-    return "\n".join(lines + [verdict])
-
-
 DARTS_REMEDY = ("Use the decisive schedule (SearchConfig.with_schedule('decisive'), --schedule decisive), "
                 "or give the alphas more steps (epochs) or a larger arch_lr.")
-
-
-def warn_if_undecided(d: dict, where: str = "the search", remedy: str = DARTS_REMEDY) -> None:
-    """Warn, naming what to change (`remedy`), when a cell kind ended below the decision threshold."""
-    if d["decided"]:
-        return
-    weak = ", ".join(f"{kind} {c['kept_weight']:.2f}" for kind, c in d.items()
-                     if kind != "decided" and not c["decided"])
-    warnings.warn(f"{where} ended undecided: kept weight {weak} (uniform {_uniform(d):.2f}, decided at "
-                  f"{DECIDED}); what it derives is close to a random draw from the space. {remedy}",
-                  UndecidedSearchWarning, stacklevel=2)
-
-
-def _uniform(d: dict) -> float:
-    return next(c["uniform_kept_weight"] for kind, c in d.items() if kind != "decided")
 
 
 def gene_agreement(a: Gene, b: Gene) -> dict[str, int]:

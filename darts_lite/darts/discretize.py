@@ -14,10 +14,10 @@ from typing import Sequence
 
 import torch
 
-from .data import Split
+from ..core.training import evaluate, recalibrate_bn
+from ..data import Split
 from .genotypes import Gene, Genotype, edge_index
 from .supernet import SearchNetwork
-from .train import evaluate, recalibrate_bn  # noqa: F401 (re-exported)
 
 
 def discrete_weights(genotype: Genotype, primitives: Sequence[str], nodes: int) -> dict[str, torch.Tensor]:

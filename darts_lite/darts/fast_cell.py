@@ -18,23 +18,20 @@ gradients of both in float64. Candidates other than the paper's eight run edge b
 """
 from __future__ import annotations
 
-import copy
 from typing import Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import OPS, PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives, shift_by_one_pixel
+from .ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives, is_built_in, shift_by_one_pixel
 from .partial import bypass, channel_shuffle, check_partial_channels
-from .supernet import SearchCell, SearchNetwork, candidate
+from .search_cell import SearchCell, candidate
 
 # name -> (kernel, padding, dilation, stages): the separable (2 stages) and dilated (1 stage) convolutions
 _CONVS = {"sep_conv_3x3": (3, 1, 1, 2), "sep_conv_5x5": (5, 2, 1, 2),
           "dil_conv_3x3": (3, 2, 2, 1), "dil_conv_5x5": (5, 4, 2, 1)}
 _SHARED = ("max_pool_3x3", "avg_pool_3x3")
-# The paper's eight as `ops` defines them; a candidate registered or overridden later runs edge by edge.
-_BUILT_IN = {name: OPS[name] for name in PRIMITIVES}
 
 
 class WideStage(nn.Module):
@@ -83,9 +80,9 @@ class FanOut(nn.Module):
         self.kinds: list[str] = []
         self.ops = nn.ModuleList()
         for name in self.primitives:
-            if name == "none" and OPS[name] is _BUILT_IN[name]:  # w * zeros adds nothing, passes no gradient
+            if name == "none" and is_built_in(name):  # w * zeros adds nothing, passes no gradient
                 kind, op = "zero", nn.Identity()
-            elif name not in _BUILT_IN or OPS[name] is not _BUILT_IN[name]:
+            elif not is_built_in(name):  # registered or overridden: its structure is unknown here
                 kind, op = "per_edge", nn.ModuleList(candidate(name, c, stride) for _ in range(m))
             elif name in _SHARED or (name == "skip_connect" and stride == 1):
                 kind, op = "shared", candidate(name, c, stride)
@@ -216,10 +213,3 @@ def _stack_into(wide: nn.Module, plain: list[nn.Module], weights: dict[str, str]
         target[f"{bn}.{buffer}"] = torch.cat([p.state_dict()[f"{source_bn}.{buffer}"] for p in plain])
     target[f"{bn}.num_batches_tracked"] = plain[0].state_dict()[f"{source_bn}.num_batches_tracked"]
     wide.load_state_dict(target)
-
-
-def fast_copy(net: SearchNetwork) -> SearchNetwork:
-    """A copy of a plain supernet whose cells are `FastSearchCell`s (same weights, alphas and function)."""
-    fast = copy.deepcopy(net)
-    fast.cells = nn.ModuleList(FastSearchCell.from_plain(c) if isinstance(c, SearchCell) else c for c in net.cells)
-    return fast

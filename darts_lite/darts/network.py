@@ -12,8 +12,8 @@ import torch
 import torch.nn as nn
 
 from .genotypes import Genotype
+from .layout import check_shape, reduction_layers
 from .ops import FactorizedReduce, ReLUConvBN, build_op
-from .supernet import _check_shape, reduction_layers
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -81,7 +81,7 @@ class Network(nn.Module):
                  in_channels: int = 3, auxiliary: bool = False, stem_multiplier: int = 3,
                  drop_path_prob: float = 0.0):
         super().__init__()
-        _check_shape(C=C, num_classes=num_classes, layers=layers, nodes=genotype.nodes,
+        check_shape(C=C, num_classes=num_classes, layers=layers, nodes=genotype.nodes,
                      multiplier=len(genotype.normal_concat), stem_multiplier=stem_multiplier,
                      in_channels=in_channels)
         self.genotype = genotype

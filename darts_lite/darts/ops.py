@@ -115,6 +115,17 @@ OPS: dict[str, OpFactory] = {
 
 #: The eight candidates of the paper, in the order of the alpha columns.
 PRIMITIVES: tuple[str, ...] = tuple(OPS)
+# The factories defined above, kept apart from the registry that `register_op` changes.
+_BUILT_IN: dict[str, OpFactory] = dict(OPS)
+
+
+def is_built_in(name: str) -> bool:
+    """True if `name` is one of the paper's candidates as this module defines it (not registered or overridden).
+
+    `fast_cell` batches only these: it knows their structure. It asks at the time a cell is built,
+    so an override registered at any time (before or after `fast_cell` is imported) runs edge by edge.
+    """
+    return name in _BUILT_IN and OPS.get(name) is _BUILT_IN[name]
 
 
 def register_op(name: str, factory: OpFactory, overwrite: bool = False) -> None:
@@ -134,7 +145,7 @@ def build_op(name: str, C: int, stride: int, affine: bool = True) -> nn.Module:
     """Build the registered operation `name`; an unknown name lists the known ones."""
     if name not in OPS:
         raise KeyError(f"unknown operation {name!r}; registered operations: {', '.join(OPS)}. "
-                       "Add one with darts_lite.ops.register_op(name, factory).")
+                       "Add one with darts_lite.darts.ops.register_op(name, factory).")
     if stride not in (1, 2):
         raise ValueError(f"stride must be 1 or 2, got {stride}")
     return OPS[name](C, stride, affine)

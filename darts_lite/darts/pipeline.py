@@ -1,30 +1,34 @@
-"""The end-to-end run: search, derive, retrain, evaluate, and the files of `runs/<name>/`.
+"""The end-to-end DARTS run: search, derive, retrain, evaluate, and the files of `runs/<name>/`.
 
-The CLI, `make demo` and the notebooks all go through these functions, so a
-run started in one can be inspected in another. A run directory holds
+The CLI, `make demo`, the notebooks and the application all go through these functions, so a
+run started in one can be inspected in another. A run directory has the layout of `core.runs`:
 
     search_config.json  train_config.json   the configurations
     search_checkpoint.pt train_checkpoint.pt resumable checkpoints (every epoch)
     genotype.json        alphas.pt          the derived cell and the final alphas + trajectory
-    metrics.json         figures/*.png      histories, test metrics, summary; the figures
+    metrics.json         figures/*.png      histories, test metrics, decision, summary; the figures
 """
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 from matplotlib.figure import Figure
 
+from ..core.cost import count_parameters
+from ..core.decision import DECIDED
+from ..core.figures import savefig
+from ..core.runs import load_data, update_metrics
+from ..core.training import TrainConfig, TrainResult
+from ..data import DataSplits
 from . import viz
-from .decision import DECIDED
-from .config import SearchConfig, TrainConfig
-from .data import DataSplits
+from .config import SearchConfig
 from .genotypes import Genotype
-from .search import SearchResult, load_data, search
-from .train import TrainResult, train_network
-from .utils import count_parameters
+from .retrain import train_network
+from .search import SearchResult, search
 
 
 def save_search(result: SearchResult) -> dict[str, Path]:
@@ -45,15 +49,6 @@ def decision_summary(d: dict) -> dict:
     return {**{kind: {k: v for k, v in c.items() if k != "uniform_kept_weight"} for kind, c in d.items()
                if kind != "decided"}, "decided": d["decided"], "threshold": DECIDED,
             "uniform_kept_weight": next(c["uniform_kept_weight"] for k, c in d.items() if k != "decided")}
-
-
-def update_metrics(run_dir: str | Path, **sections) -> Path:
-    """Merge `sections` into run_dir/metrics.json (created if absent)."""
-    path = Path(run_dir) / "metrics.json"
-    metrics = json.loads(path.read_text()) if path.exists() else {}
-    metrics.update(sections)
-    path.write_text(json.dumps(metrics, indent=2) + "\n")
-    return path
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
@@ -77,18 +72,34 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     for part in ("search", "train"):
         if metrics.get(part, {}).get("history"):
             figures[f"curves_{part}"] = viz.plot_curves(metrics[part]["history"])
-    paths += [viz.savefig(fig, name, out) for name, fig in figures.items()]
+    paths += [savefig(fig, name, out) for name, fig in figures.items()]
     return paths
 
 
 def retrain(genotype: Genotype, config: TrainConfig, data: DataSplits, run_dir: str | Path,
-            resume: bool = False, progress: bool = True) -> TrainResult:
+            resume: bool = False, progress: bool = True, callback: Callable[[dict], None] | None = None
+            ) -> TrainResult:
     """Train the derived network from scratch and record its history and test metrics."""
-    result = train_network(genotype, config, data, run_dir=run_dir, resume=resume, progress=progress)
+    result = train_network(genotype, config, data, run_dir=run_dir, resume=resume, progress=progress,
+                           callback=callback)
     update_metrics(run_dir, train={"history": result.history, "test": result.test,
                                    "params": count_parameters(result.model),
                                    "seconds": sum(h["seconds"] for h in result.history)})
     return result
+
+
+def search_and_retrain(search_config: SearchConfig, train_config: TrainConfig, data: DataSplits,
+                       run_dir: str | Path, resume: bool = False, progress: bool = True,
+                       callback: Callable[[dict], None] | None = None) -> tuple[SearchResult, TrainResult]:
+    """Search, derive and retrain in one run directory: the one path from a search space to a trained network.
+
+    `run` (the CLI and `make demo`) and the application (`hands.experiment`) both go through here.
+    """
+    found = search(search_config, data, run_dir=run_dir, resume=resume, progress=progress, callback=callback)
+    save_search(found)
+    trained = retrain(found.genotype, train_config, data, run_dir, resume=resume, progress=progress,
+                      callback=callback)
+    return found, trained
 
 
 def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | Path | None = None,
@@ -97,9 +108,7 @@ def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | P
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / search_config.name
     t0 = time.perf_counter()
     data = load_data(search_config)
-    found = search(search_config, data, run_dir=run_dir, resume=resume, progress=progress)
-    save_search(found)
-    trained = retrain(found.genotype, train_config, data, run_dir, resume=resume, progress=progress)
+    found, trained = search_and_retrain(search_config, train_config, data, run_dir, resume, progress)
     last = found.history[-1]
     summary = {
         "dataset": data.name, "image_size": data.image_size,
@@ -123,13 +132,3 @@ def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | P
     update_metrics(run_dir, summary=summary)
     plot_run(run_dir)
     return summary
-
-
-def summary_table(summary: dict) -> str:
-    """A two-column plain-text table of a run summary."""
-    width = max(len(k) for k in summary)
-    lines = []
-    for key, value in summary.items():
-        text = str(value).replace("\n", "\n" + " " * (width + 3))
-        lines.append(f"{key:<{width}} : {text}")
-    return "\n".join(lines)

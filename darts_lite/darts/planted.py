@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data import DataSplits, Split
-from .decision import decision, gene_agreement
+from ..data import DataSplits, Split
 from .config import SearchConfig
+from .decision import decision, gene_agreement
 from .genotypes import Genotype, edge_index, random_genotype
 from .search import SearchResult, search
 from .supernet import SearchNetwork
@@ -90,7 +90,8 @@ def recover_alphas(net: SearchNetwork, planted: Genotype, steps: int = 200, lr: 
     history = []
     try:
         for step in tqdm(range(1, steps + 1), desc="planted (a)", disable=not progress, unit="step"):
-            X = torch.randn(batch_size, net.stem[0].in_channels, image_size, image_size, generator=g).to(target["normal"])
+            X = torch.randn(batch_size, net.stem[0].in_channels, image_size, image_size,
+                            generator=g).to(target["normal"])
             with torch.no_grad():
                 y = net(X, weights=target)
             loss = F.mse_loss(net(X), y)

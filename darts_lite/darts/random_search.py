@@ -17,7 +17,6 @@ line records the final number of candidates N.
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -26,11 +25,14 @@ from typing import Callable
 
 import torch
 
-from .config import ConfigError, SearchConfig, TrainConfig
-from .data import DataSplits, Split
+from ..core.config import ConfigError
+from ..core.runs import append_jsonl, claim, read_jsonl
+from ..core.runtime import set_seed
+from ..core.training import TrainConfig, evaluate, recalibrate_bn, train_model
+from ..data import DataSplits, Split
+from .config import SearchConfig
 from .genotypes import Genotype, random_genotype
-from .train import build_network, evaluate, recalibrate_bn, train_model
-from .utils import set_seed
+from .retrain import build_network
 
 MIN_CANDIDATES = 2  # a search needs at least two candidates to choose between
 
@@ -78,20 +80,20 @@ def random_search(search_config: SearchConfig, train_config: TrainConfig, data: 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ccfg = train_config.replace(epochs=candidate_epochs)
-    _claim(run_dir, {"search": search_config.to_dict(), "train": ccfg.to_dict(), "budget_seconds": budget_seconds,
-                     "candidates": candidates})
+    claim(run_dir, {"search": search_config.to_dict(), "train": ccfg.to_dict(), "budget_seconds": budget_seconds,
+                     "candidates": candidates}, "random search")
     path = run_dir / "candidates.jsonl"
-    records = [r for r in _read(path) if "k" in r]
+    records = [r for r in read_jsonl(path) if "k" in r]
     while not _enough(records, budget_seconds, candidates):
         k = len(records)
         record = _candidate(search_config, ccfg, data, k, run_dir / f"candidate{k}", progress, callback)
-        _append(path, record)
+        append_jsonl(path, record)
         shutil.rmtree(run_dir / f"candidate{k}", ignore_errors=True)  # its checkpoint is no longer needed
         records.append(record)
     n = _enough(records, budget_seconds, candidates)
     records = records[:n]
-    if not any("final" in r for r in _read(path)):
-        _append(path, {"final": True, "candidates": n, "seconds": sum(r["seconds"] for r in records)})
+    if not any("final" in r for r in read_jsonl(path)):
+        append_jsonl(path, {"final": True, "candidates": n, "seconds": sum(r["seconds"] for r in records)})
     best = max(records, key=lambda r: (r["val_acc"], -r["k"]))  # ties: the first drawn
     return RandomSearchResult(Genotype.from_dict(best["genotype"]), best["k"], records, budget_seconds, run_dir)
 
@@ -123,22 +125,3 @@ def _candidate(search_config: SearchConfig, ccfg: TrainConfig, data: DataSplits,
     val = evaluate(trained.model, data.search_val, ccfg.batch_size)
     seconds = sum(h["seconds"] for h in trained.history) + time.perf_counter() - t0
     return {"k": k, "genotype": genotype.to_dict(), "val_acc": val["acc"], "seconds": seconds}
-
-
-def _claim(run_dir: Path, settings: dict) -> None:
-    """Write the search's settings.json; refuse a directory that holds a search of other settings."""
-    path, ours = run_dir / "settings.json", json.loads(json.dumps(settings))
-    if path.exists() and (theirs := json.loads(path.read_text())) != ours:
-        changed = sorted(k for k in ours if theirs.get(k) != ours[k])
-        raise ConfigError(f"{run_dir} holds a random search with other settings (changed: {', '.join(changed)}); "
-                          "use another run_dir, or delete it")
-    path.write_text(json.dumps(ours, indent=2) + "\n")
-
-
-def _read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
-def _append(path: Path, row: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(row) + "\n")

@@ -33,16 +33,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import decision, distributed
-from .checkpoint import epoch_generator
-from .config import ConfigError, SearchConfig
-from .data import DataSplits, iterate_batches, load_dataset, num_batches
+from ..core import distributed
+from ..core.checkpoint import epoch_generator
+from ..core.config import ConfigError
+from ..core.decision import flat, warn_if_undecided
+from ..core.loop import checkpoint_dict, epoch_means, run_epochs, zero_sums
+from ..core.runs import resume_or_start, start_run
+from ..core.runtime import get_device
+from ..core.training import evaluate
+from ..data import DataSplits, iterate_batches, num_batches
+from . import decision
+from .config import SearchConfig
 from .genotypes import Genotype
 from .hypergradient import Average, Batch, Criterion, hypergradient
-from .loop import checkpoint_dict, epoch_means, restore, run_epochs, zero_sums
 from .supernet import SearchNetwork
-from .train import evaluate
-from .utils import get_device, set_seed
 
 SNAPSHOTS_PER_EPOCH = 4  # alpha snapshots per epoch, for the trajectory plots
 
@@ -59,11 +63,6 @@ class SearchResult:
     model: SearchNetwork
     config: SearchConfig
     run_dir: Path
-
-
-def load_data(config: SearchConfig) -> DataSplits:
-    """The dataset named by a search configuration, split by its seed."""
-    return load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
 
 
 def build_supernet(config: SearchConfig, data: DataSplits) -> SearchNetwork:
@@ -174,16 +173,13 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     the processes; only rank 0 writes `run_dir` and shows progress; every
     process returns the same result.
     """
-    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / config.name
-    path = run_dir / "search_checkpoint.pt"
     device = distributed.init(get_device(config.device))
     parallel, main = distributed.world_size() > 1, distributed.is_main()
     if parallel:
         distributed.local_batch_size(config.batch_size)  # a clear error before any work
         distributed.barrier()  # rank 0's files (a checkpoint to resume from) are complete before anyone looks
-    set_seed(config.seed)
-    if data is None:
-        data = load_data(config)
+    run = start_run(config, "search", data, run_dir, device)
+    data = run.data
     model = build_supernet(config, data).to(device)
     train, val = data.search_train.to(device), data.search_val.to(device)
     steps = min(num_batches(len(train), config.batch_size, True), num_batches(len(val), config.batch_size, True))
@@ -192,18 +188,9 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
                           f"({len(train)} train / {len(val)} val images); lower it")
     w_opt, alpha_opt, schedule = make_optimizers(model, config, steps)
     modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}
-
-    state = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums(),
+    fresh = {"epoch": 0, "step": 0, "history": [], "sums": zero_sums(),
              "trajectory": {"epoch": [0.0], **{k: [w.cpu()] for k, w in model.arch_weights().items()}}}
-    if resume and path.exists():
-        state = restore(path, device, config, modules, SearchConfig.from_dict)
-        if main:
-            print(f"resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}")
-    elif resume and main:
-        print(f"no checkpoint in {run_dir}: starting afresh")
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir / "search_config.json")
+    state = resume_or_start(run, config, modules, fresh, resume, write=main, verbose=main)
     average = distributed.all_average if parallel else None
     if parallel:  # as DDP does: every process starts from rank 0's state
         distributed.broadcast_(list(model.state_dict().values()))
@@ -230,8 +217,9 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     def end_epoch(state):
         row = {"epoch": state["epoch"] + 1, "lr": schedule.get_last_lr()[0], **epoch_means(state["sums"]),
                **{f"val_{k}": v for k, v in evaluate(model, val, config.batch_size).items()},
-               **collapse_diagnostics(model), **decision.flat(decision.decision(model.arch_weights(), model.primitives)),
-               "tau": config.tau(state["epoch"]), "arch_lr": alpha_opt.param_groups[0]["lr"], "genotype": model.genotype().to_dict()}
+               **collapse_diagnostics(model), **flat(decision.decision(model.arch_weights(), model.primitives)),
+               "tau": config.tau(state["epoch"]), "arch_lr": alpha_opt.param_groups[0]["lr"],
+               "genotype": model.genotype().to_dict()}
         state["history"].append(row)
         _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
         schedule.step()
@@ -239,7 +227,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         return 0 < config.early_stop_skips <= row["skip_normal"]
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
-               save=lambda s: checkpoint_dict(s, config, modules), path=path,
+               save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint,
                desc=f"search {config.name}", progress=progress and main, after_step=after_step,
                write=main, agree=distributed.any_process if parallel else None,
                callback=None if callback is None else lambda info: callback({**info, "model": model}))
@@ -247,11 +235,11 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     if main:
         remedy = decision.DARTS_REMEDY if config.sampling == "softmax" else (
             "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel.")
-        decision.warn_if_undecided(final, f"search {config.name}", remedy)
+        warn_if_undecided(final, f"search {config.name}", remedy)
     return SearchResult(genotype=model.genotype(), decision=final,
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
                         history=state["history"], trajectory=_stack(state["trajectory"]), model=model,
-                        config=config, run_dir=run_dir)
+                        config=config, run_dir=run.dir)
 
 
 def _snapshot(trajectory: dict, model: SearchNetwork, at: float) -> None:

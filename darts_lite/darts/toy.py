@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from .ops import PRIMITIVES
-from .supernet import MixedOp
+from .search_cell import MixedOp
 
 
 class EdgeModel(nn.Module):

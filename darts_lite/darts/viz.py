@@ -4,14 +4,11 @@ Cells are drawn with Graphviz like the figures of the DARTS paper (Liu et al.,
 2019) when the `dot` program is installed, and with a matplotlib-only fallback
 otherwise, so every notebook also runs on a bare machine. Functions return their
 figure (a `matplotlib.figure.Figure` or a `graphviz.Digraph`) instead of showing
-it: Jupyter displays a returned figure inline, and `savefig` writes either kind
-into the figures directory.
+it: Jupyter displays a returned figure inline, and `core.figures.savefig` writes either
+kind into the figures directory.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,22 +19,11 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator
 
+from .. import core as figures
 from .genotypes import Genotype, edge_index, node_name, num_edges
 from .ops import PRIMITIVES
 
-INSTALL_HINT = ("install the Graphviz `dot` program (the `graphviz` Python package alone cannot render): "
-                "`apt-get install graphviz` (Colab: `!apt-get install -y graphviz`), "
-                "`conda install graphviz` or `brew install graphviz`")
-
-# The colours of the DARTS paper figures (darkseagreen2, lightblue, palegoldenrod), shared by both renderers.
-_COLORS = {"input": "#b4eeb4", "node": "#add8e6", "output": "#eee8aa"}
 _OUTPUT = "c_{k}"
-_warned_no_dot = False  # draw_genotype warns once per session, not once per cell drawn
-
-
-def has_dot() -> bool:
-    """Whether the Graphviz `dot` executable is on PATH."""
-    return shutil.which("dot") is not None
 
 
 def _cell_edges(genotype: Genotype, kind: str) -> tuple[list[tuple[int, int, str | None]], int]:
@@ -61,7 +47,7 @@ def plot_genotype(genotype: Genotype, kind: str = "normal", fmt: str = "png") ->
                                     "height": "0.5", "width": "0.5", "penwidth": "2", "fontname": "times"},
                          edge_attr={"fontsize": "20", "fontname": "times"})
     for n in range(out + 1):
-        g.node(name(n), fillcolor=_COLORS[_role(n, out)])
+        g.node(name(n), fillcolor=figures.NODE_COLORS[_role(n, out)])
     for src, dst, op in edges:
         # gray, unlabelled edges into c_{k} are the concatenation, not operations
         g.edge(name(src), name(dst), **({"label": op} if op else {"color": "gray"}))
@@ -93,7 +79,7 @@ def plot_genotype_matplotlib(genotype: Genotype, kind: str = "normal", ax=None) 
     fig = ax.figure
     for n, (x, y) in pos.items():
         ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
-                                    facecolor=_COLORS[_role(n, out)], edgecolor="black", lw=1.5, zorder=3))
+                                    facecolor=figures.NODE_COLORS[_role(n, out)], edgecolor="black", lw=1.5, zorder=3))
         label = _OUTPUT if n == out else node_name(n)
         ax.text(x, y, f"${label}$" if n < 2 or n == out else label, ha="center", va="center", fontsize=11, zorder=4)
     for src, dst, op in edges:
@@ -123,13 +109,8 @@ def plot_genotype_matplotlib(genotype: Genotype, kind: str = "normal", ax=None) 
 
 def draw_genotype(genotype: Genotype, kind: str = "normal") -> graphviz.Digraph | Figure:
     """The Graphviz drawing if `dot` is installed, else (with a one-time warning) the matplotlib one."""
-    global _warned_no_dot
-    if has_dot():
+    if figures.dot_or_warn("the cell"):
         return plot_genotype(genotype, kind)
-    if not _warned_no_dot:
-        warnings.warn(f"Graphviz `dot` not found, drawing the cell with matplotlib instead; for the "
-                      f"paper-style drawing {INSTALL_HINT}", RuntimeWarning, stacklevel=2)
-        _warned_no_dot = True
     return plot_genotype_matplotlib(genotype, kind)
 
 
@@ -143,7 +124,7 @@ def save_genotype(genotype: Genotype, path_without_suffix: str | Path,
     paths = []
     for kind in kinds:
         path = base.with_name(f"{base.name}_{kind}.png")
-        if has_dot():
+        if figures.has_dot():
             path.write_bytes(plot_genotype(genotype, kind).pipe(format="png"))
         else:
             plot_genotype_matplotlib(genotype, kind).savefig(path, dpi=150)
@@ -260,38 +241,3 @@ def plot_curves(history: list[dict], keys: Sequence[str] | None = None) -> Figur
         ax.grid(alpha=0.3)
         ax.legend()
     return fig
-
-
-def figures_dir(directory: str | Path | None = None) -> Path:
-    """The (created) figures directory: `directory`, $DARTS_LITE_FIGURES, ./figures, ../figures, else ./figures."""
-    if directory is not None:
-        path = Path(directory)
-    elif os.environ.get("DARTS_LITE_FIGURES"):
-        path = Path(os.environ["DARTS_LITE_FIGURES"])
-    else:
-        # notebooks run from notebooks/, so the repository's figures/ is one level up
-        path = next((p for p in (Path("figures"), Path("../figures")) if p.is_dir()), Path("figures"))
-    path = path.expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def savefig(fig, name: str, directory: str | Path | None = None, dpi: int = 150) -> Path:
-    """Write a matplotlib Figure or a graphviz graph to `figures_dir(directory)/name` (`.png` by default)."""
-    path = figures_dir(directory) / name
-    if not path.suffix:
-        path = path.with_name(path.name + ".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(fig, (graphviz.Digraph, graphviz.Graph, graphviz.Source)):
-        if not has_dot():
-            raise RuntimeError(f"cannot render the graphviz figure {name!r}: the `dot` program is missing; "
-                               f"{INSTALL_HINT}. Or save the matplotlib fallback plot_genotype_matplotlib(...)")
-        if not isinstance(fig, graphviz.Source):
-            fig = fig.copy()
-            fig.attr(dpi=str(dpi))
-        path.write_bytes(fig.pipe(format=path.suffix[1:]))
-    elif hasattr(fig, "savefig"):
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    else:
-        raise TypeError(f"savefig expects a matplotlib Figure or a graphviz Digraph, got {type(fig).__name__}")
-    return path

@@ -1,4 +1,4 @@
-"""What a candidate network costs: measured latency, MACs, parameters, memory; tables and budgets.
+"""Cost tables and budgets of the kernel-size search: what each candidate layer costs, and the sums.
 
 A `CostTable` holds, for every searched layer l and kernel size s, the cost of that layer alone:
 its latency measured on this device (`measure_latency`: warm-up, median of repeats, CUDA
@@ -9,7 +9,6 @@ parameters, plus the fixed cost of the rest (stem and head). Then
 * the supernet's expected cost is differentiable in alpha:
   E[cost] = fixed + sum_l sum_s softmax(alpha_l)_s table[l, s]   (`CostTable.expected`),
   the LAT(alpha) of the loss L = CE + beta * LAT(alpha);
-* `measure_latencies` times several networks in alternating rounds, for comparisons within one run;
 * a budget is kept by a penalty sum_r relu(E[r] / budget_r - 1) during the search and, at the end,
   by `derive_within_budget`, which trades the layers' kernel sizes down until the derived network
   fits (so the derived architecture always meets the budget, or the budget is reported unreachable).
@@ -21,20 +20,17 @@ from __future__ import annotations
 
 import json
 import platform
-import statistics
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import torch
-import torch.nn as nn
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
+from ..core.cost import count_macs, count_parameters
+from ..core.stats import mape, spearman
+from ..core.timing import measure_latency
 from .kernel_net import KernelNet, KernelSearchNet
-from .profiling import synchronize
-from .stats import mape, spearman
 
 RESOURCES = ("latency_us", "macs", "params")
 
@@ -45,81 +41,6 @@ def device_key(device: torch.device | str) -> str:
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu:{platform.machine()}:{torch.get_num_threads()}threads"
-
-
-@torch.no_grad()
-def measure_latencies(modules: dict[str, nn.Module], input_shape: Sequence[int], device: torch.device | str = "cpu",
-                      warmup: int = 3, repeats: int = 20, rounds: int = 5) -> dict[str, float]:
-    """Median inference latency (us) of several networks, measured in alternating rounds.
-
-    In each of `rounds` rounds every network in turn gets `warmup` untimed passes (its caches hot
-    again, as when one network serves requests) and `repeats // rounds` timed ones. A slow phase of
-    the machine (another process, frequency scaling) then hits all networks alike.
-    """
-    device = torch.device(device)
-    x = torch.randn(*input_shape, device=device)
-    states = {name: m.training for name, m in modules.items()}
-    nets = {name: m.to(device).eval() for name, m in modules.items()}
-    times = {name: [] for name in nets}
-    for _ in range(max(1, rounds)):
-        for name, net in nets.items():
-            for _ in range(warmup):
-                net(x)
-            for _ in range(max(1, repeats // rounds)):
-                synchronize(device)
-                start = time.perf_counter()
-                net(x)
-                synchronize(device)
-                times[name].append(time.perf_counter() - start)
-    for name, m in modules.items():
-        m.train(states[name])
-    return {name: 1e6 * statistics.median(t) for name, t in times.items()}
-
-
-def measure_latency(module: nn.Module, input_shape: Sequence[int], device: torch.device | str = "cpu",
-                    warmup: int = 5, repeats: int = 20) -> float:
-    """Median wall time of one inference forward pass in microseconds (eval mode):
-    `warmup` untimed passes, then `repeats` timed ones."""
-    return measure_latencies({"net": module}, input_shape, device, warmup, repeats, rounds=1)["net"]
-
-
-def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:
-    """Multiply-accumulates of one forward pass (FLOPs / 2, from torch.utils.flop_counter)."""
-    device = next(module.parameters()).device
-    was_training = module.training
-    module.eval()  # no BatchNorm statistics updated, and a batch of one is fine
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            module(torch.zeros(*input_shape, device=device))
-    finally:
-        module.train(was_training)
-    return int(counter.get_total_flops() // 2)
-
-
-def count_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def memory_estimate(module: nn.Module, input_shape: Sequence[int], bytes_per_value: int = 4) -> int:
-    """Inference peak memory estimate in bytes: the parameters plus the largest input + output
-    activation pair of any leaf module (what must be alive at once when layers run in sequence)."""
-    peak = [0]
-
-    def hook(mod, inputs, output):
-        size = sum(t.numel() for t in inputs if torch.is_tensor(t)) + output.numel()
-        peak[0] = max(peak[0], size)
-
-    leaves = [m for m in module.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(hook) for m in leaves]
-    was_training = module.training
-    try:
-        with torch.no_grad():
-            module.eval()(torch.zeros(*input_shape, device=next(module.parameters()).device))
-    finally:
-        module.train(was_training)
-        for h in handles:
-            h.remove()
-    return bytes_per_value * (count_params(module) + peak[0])
 
 
 def layer_input_shapes(model: KernelSearchNet | KernelNet, input_shape: Sequence[int]) -> list[tuple[int, ...]]:
@@ -194,7 +115,7 @@ def build_cost_table(model: KernelSearchNet, input_shape: Sequence[int], device:
             layer = model.candidate_layer(index, k).to(device)
             rows["latency_us"].append(measure_latency(layer, shape, device, warmup, repeats))
             rows["macs"].append(float(count_macs(layer, shape)))
-            rows["params"].append(float(count_params(layer)))
+            rows["params"].append(float(count_parameters(layer)))
             bar.update(1)
         for r in RESOURCES:
             costs[r].append(rows[r])
@@ -206,7 +127,7 @@ def build_cost_table(model: KernelSearchNet, input_shape: Sequence[int], device:
         part = part.to(device)
         fixed["latency_us"] += measure_latency(part, shape, device, warmup, repeats)
         fixed["macs"] += float(count_macs(part, shape))
-        fixed["params"] += float(count_params(part))
+        fixed["params"] += float(count_parameters(part))
     return CostTable(device_key(device), tuple(input_shape), tuple(model.kernel_sizes), costs, fixed)
 
 

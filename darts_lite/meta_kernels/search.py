@@ -22,16 +22,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checkpoint import epoch_generator
-from .config import ConfigError, KernelSearchConfig
-from .data import DataSplits, Split, iterate_batches, load_dataset, num_batches
-from .decision import choice_decision, measures, warn_if_undecided
+from ..core.checkpoint import epoch_generator
+from ..core.config import ConfigError
+from ..core.decision import choice_decision, measures, warn_if_undecided
+from ..core.loop import checkpoint_dict, run_epochs, zero_sums
+from ..core.runs import resume_or_start, start_run
+from ..core.training import evaluate
+from ..data import DataSplits, Split, iterate_batches, num_batches
+from .config import KernelSearchConfig
+from .cost_table import CostTable, budget_penalty, derive_within_budget
 from .feedback import FeedbackGroup
 from .kernel_net import KernelNet, KernelSearchNet
-from .latency import CostTable, budget_penalty, derive_within_budget
-from .loop import checkpoint_dict, restore, run_epochs, zero_sums
-from .train import evaluate
-from .utils import get_device, set_seed
 
 
 @dataclass
@@ -71,12 +72,8 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
     if needs_table and table is None:
         raise ConfigError("a latency weight or a budget needs a cost table: build one with "
                           "latency.build_cost_table(build_supernet(config, data), input_shape)")
-    run_dir = Path(run_dir or Path("runs") / config.name)
-    path = run_dir / "kernel_checkpoint.pt"
-    device = get_device(config.device)
-    set_seed(config.seed)
-    if data is None:
-        data = load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
+    run = start_run(config, "kernel", data, run_dir)
+    data, device = run.data, run.device
     train, val = data.search_train.to(device), data.search_val.to(device)
     steps = min(num_batches(len(train), config.batch_size, True), num_batches(len(val), config.batch_size, True))
     if steps == 0:
@@ -84,9 +81,10 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
                           f"({len(train)}, {len(val)} images); lower it")
     probe = Split(val.X[:config.eval_samples], val.y[:config.eval_samples])
     replicas = nn.ModuleList()
-    for r in range(config.replicas):  # each copy its own random weights and alphas
-        torch.manual_seed(config.seed * 7919 + r)
-        replicas.append(build_supernet(config, data).to(device))
+    for r in range(config.replicas):  # each copy its own random weights and alphas, from a seed of its own
+        with torch.random.fork_rng(devices=[]):  # ... leaving the run's RNG stream as start_run seeded it
+            torch.manual_seed(config.seed * 7919 + r)
+            replicas.append(build_supernet(config, data).to(device))
     opts = [(torch.optim.Adam(m.weight_parameters(), lr=config.w_lr),
              torch.optim.Adam(m.arch_parameters(), lr=config.arch_lr)) for m in replicas]
     budgets = config.budgets()
@@ -114,12 +112,9 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
     group = FeedbackGroup(replicas, opts, step_fn, config.feedback_period, config.feedback)
     modules = {"replicas": replicas, **{f"w_opt{r}": o[0] for r, o in enumerate(opts)},
                **{f"a_opt{r}": o[1] for r, o in enumerate(opts)}}
-    state = {"epoch": 0, "step": 0, "history": [], "curve": [], "sums": zero_sums()}
-    if resume and path.exists():
-        state = restore(path, device, config, modules, KernelSearchConfig.from_dict)
+    state = resume_or_start(run, config, modules, {"epoch": 0, "step": 0, "history": [], "curve": [],
+                                                   "sums": zero_sums()}, resume)
     group.steps = state["epoch"] * steps + state["step"]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "kernel_config.json")
 
     def batches(epoch: int, start: int):
         streams = [zip(iterate_batches(train, config.batch_size, epoch_generator(config.seed + r, epoch, 7),
@@ -149,7 +144,7 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
         state["history"].append(row)
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
-               save=lambda s: checkpoint_dict(s, config, modules), path=path, desc="kernel search",
+               save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint, desc="kernel search",
                progress=progress, after_step=after_step, callback=callback)
     accs = [evaluate(m, val)["acc"] for m in replicas]
     model = replicas[max(range(len(accs)), key=accs.__getitem__)]
@@ -159,4 +154,4 @@ def search_kernels(config: KernelSearchConfig, data: DataSplits | None = None, t
     warn_if_undecided({"kernels": final, "decided": final["decided"]}, "the kernel search",
                       "Give the alphas more steps (epochs) or a larger arch_lr.")
     return KernelSearchResult(kernels=kernels, alphas=alphas, history=state["history"], decision=final,
-                              curve=[tuple(c) for c in state["curve"]], model=model, config=config, run_dir=run_dir)
+                              curve=[tuple(c) for c in state["curve"]], model=model, config=config, run_dir=run.dir)

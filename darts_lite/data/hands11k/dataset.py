@@ -22,9 +22,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .base import DataSplits, Split, check_fractions, check_image_size, normalise, register_dataset
-from .hands11k_images import load_images
-from .hands11k_protocols import carve_validation, check_subject_disjoint, official_protocol, subject_split
+from ..base import DataSplits, Split, check_fractions, check_image_size, normalise, register_dataset
+from .images import load_images
+from .protocols import carve_validation, check_subject_disjoint, official_protocol, subject_split
 
 COLUMNS = ("id", "age", "gender", "skinColor", "accessories", "nailPolish", "aspectOfHand", "imageName",
            "irregularities")

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .base import check_image_size
+from ..base import check_image_size
 
 CACHE_VERSION = 1  # bump when the decoding changes, so that old caches are not reused
 

@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .base import check_fractions
+from ..base import check_fractions
 
 
 def check_subject_disjoint(splits: Mapping[str, Sequence], records: Sequence | None = None) -> None:

@@ -1,0 +1,32 @@
+"""What every search and training shares, whatever the paper: the machinery under `darts`, `dag_blocks`,
+`meta_kernels` and `hands`. It imports none of them.
+
+* configurations: `config` (`Config`, `ConfigError`, range checks);
+* runs: `runs` (one setup for every search, one run-directory layout), `loop` (the epoch loop:
+  progress, checkpoints, Ctrl-C, resume), `checkpoint`, `runtime` (seeds, devices), `distributed`;
+* training and evaluation of any model: `training` (`TrainConfig`, `train_model`, `evaluate`,
+  `fit_model`, `recalibrate_bn`);
+* measurement: `timing` (code paths, latency), `memory` (peak memory), `cost` (parameters, MACs),
+  `stats` (mean +- std, Spearman, MAPE);
+* reading results: `decision` (did a search choose?), `tables`, `figures`.
+"""
+from .config import Config, ConfigError, check_choices, check_name, check_ranges
+from .cost import count_macs, count_parameters, memory_estimate
+from .decision import DECIDED, UndecidedSearchWarning, choice_decision, describe, warn_if_undecided
+from .figures import figures_dir, has_dot, savefig
+from .memory import PeakMemory
+from .runs import Run, load_data, resume_or_start, start_run, update_metrics
+from .runtime import get_device, set_seed
+from .stats import mape, mean_std, spearman
+from .tables import key_value_table, markdown_table, text_table, write_csv
+from .timing import compare, measure, measure_latencies, measure_latency
+from .training import TrainConfig, TrainResult, evaluate, fit_model, recalibrate_bn, train_model, training_images
+
+__all__ = [
+    "DECIDED", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult", "UndecidedSearchWarning",
+    "check_choices", "check_name", "check_ranges", "choice_decision", "compare", "count_macs", "count_parameters",
+    "describe", "evaluate", "figures_dir", "fit_model", "get_device", "has_dot", "key_value_table", "load_data",
+    "mape", "markdown_table", "mean_std", "measure", "measure_latencies", "measure_latency", "memory_estimate",
+    "recalibrate_bn", "resume_or_start", "savefig", "set_seed", "spearman", "start_run", "text_table",
+    "train_model", "training_images", "update_metrics", "warn_if_undecided", "write_csv",
+]

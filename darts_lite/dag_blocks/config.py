@@ -1,0 +1,47 @@
+"""The configuration of a search over DAG-wired dense blocks (`search.search_dags`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.config import Config, check_choices, check_name, check_ranges
+
+
+@dataclass
+class DAGSearchConfig(Config):
+    """A search over DAG-wired dense blocks (`dag_search`): k blocks of `layers` dense layers."""
+
+    name: str = "dag_search"         # run directory: runs/<name>/
+    dataset: str = "digits"
+    image_size: int | None = None    # None: the dataset's default (digits 8x8: 64 inputs)
+    data_root: str | None = None
+    grayscale: bool = True           # average colour channels before flattening
+    layers: int = 4                  # n: layers per block (vertices of each DAG)
+    blocks: int = 6                  # k: blocks searched at once
+    width: int = 64                  # units per layer
+    max_skip: int = 0                # longest edge allowed (j - i); 0: no limit
+    aggregation: str = "sum"         # how a layer combines its inputs: "sum" or "mean"
+    rounds: int = 6                  # evaluation phases (weight phase + architecture phase each)
+    weight_steps: int = 30           # weight-phase steps per round
+    arch_steps: int = 10             # architecture-phase steps per round
+    weight_lr: float = 1e-3          # Adam on the shared weights
+    arch_lr: float = 0.05            # Adam on the alphas
+    weight_batch: int = 64
+    arch_batch: int = 64
+    arch_split: str = "val"          # data of the architecture phase: "val" (search_val) or "train" (same as w)
+    sampling: str = "feedback"       # "fixed" k DAGs, "random" resampling, or "feedback" (PBIL update)
+    feedback_lr: float = 0.3         # eta of the PBIL update
+    temperature: float = 0.1         # T of softmax(alpha / T) in the feedback weights
+    elite: int = 1                   # blocks with the highest alpha kept (with their alpha) at resampling
+    p_init: float = 0.5              # initial edge probability of the sampler
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        check_ranges(self, {"layers": (2, None), "blocks": (1, None), "width": (1, None), "max_skip": (0, None),
+                      "rounds": (1, None), "weight_steps": (1, None), "arch_steps": (0, None),
+                      "weight_lr": (0, None), "arch_lr": (0, None), "weight_batch": (1, None),
+                      "arch_batch": (1, None), "feedback_lr": (0, 1), "temperature": (1e-6, None),
+                      "elite": (0, self.blocks - 1), "p_init": (0.02, 0.98), "seed": (0, None)})
+        check_choices(self, {"aggregation": ("sum", "mean"), "arch_split": ("val", "train"),
+                             "sampling": ("fixed", "random", "feedback")})
+        check_name(self)

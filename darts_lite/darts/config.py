@@ -1,0 +1,108 @@
+"""The configuration of a DARTS search (`search.search`) and its named architecture schedules.
+
+Defaults are sized for a 2-core CPU; the paper's CIFAR-10 values are in comments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.config import Config, ConfigError, check_name, check_ranges
+from .ops import PRIMITIVES, check_primitives
+
+
+@dataclass
+class SearchConfig(Config):
+    """Everything a DARTS search needs (Algorithm 1 and Sec. 3.1.1 of the paper)."""
+
+    name: str = "search"            # run directory: runs/<name>/
+    dataset: str = "digits"          # digits (offline), cifar10, or any registered dataset
+    image_size: int | None = None    # None: the dataset's default
+    data_root: str | None = None     # where datasets live; None: the loader's default
+    layers: int = 5                  # paper: 8 cells
+    channels: int = 8                # paper: 16 initial channels
+    nodes: int = 4                   # intermediate nodes per cell (paper: 4)
+    multiplier: int = 4              # nodes concatenated into the cell output
+    stem_multiplier: int = 3
+    primitives: tuple[str, ...] = PRIMITIVES
+    epochs: int = 10                 # paper: 50
+    batch_size: int = 64             # paper: 64
+    w_lr: float = 0.025              # SGD on w, cosine-annealed to w_lr_min
+    w_lr_min: float = 0.001
+    w_momentum: float = 0.9
+    w_weight_decay: float = 3e-4
+    arch_lr: float = 3e-4            # Adam on alpha, betas (0.5, 0.999)
+    arch_travel: float = 0.0         # > 0: arch_lr = arch_travel / alpha steps, the budget rule (`search.arch_lr`)
+    arch_weight_decay: float = 1e-3
+    order: int | str = 1             # 1, 2 (finite differences) or "exact"
+    radius: float = 0.01             # finite-difference radius of eq. 8 (eps = radius / ||v||)
+    grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
+    early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
+    warmup_epochs: int = 0           # epochs that train w only (softmax mixture), before any alpha step (PC-DARTS)
+    sampling: str = "softmax"        # "softmax" (eq. 2) or "gumbel": one sampled operation per edge (GDAS)
+    tau_max: float = 1.0             # temperature of the mixing (GDAS: 10), annealed linearly per epoch
+    tau_min: float = 1.0             # ... to this at the last epoch (GDAS: 0.1)
+    alpha_init_std: float = 1e-3
+    fast: bool = True                # batched cells (fast_cell): the same function, 1.5x faster on a CPU
+    partial_channels: int = 1        # PC-DARTS K: 1/K of each edge's channels through its candidates
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        try:
+            self.primitives = check_primitives(self.primitives)
+        except ValueError as e:
+            raise ConfigError(f"SearchConfig.primitives: {e}") from e
+        check_ranges(self, {"layers": (3, None), "channels": (1, None), "nodes": (1, None),
+                      "multiplier": (1, self.nodes), "stem_multiplier": (1, None), "epochs": (1, None),
+                      "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
+                      "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
+                      "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
+                      "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
+        if self.image_size is not None:
+            check_ranges(self, {"image_size": (4, None)})
+        check_ranges(self, {"warmup_epochs": (0, self.epochs - 1), "arch_travel": (0, None),
+                            "tau_max": (1e-3, None), "tau_min": (1e-3, self.tau_max)})
+        if self.sampling not in ("softmax", "gumbel"):
+            raise ConfigError(f"SearchConfig.sampling must be 'softmax' or 'gumbel', got {self.sampling!r}")
+        if self.sampling == "gumbel" and self.order != 1:
+            raise ConfigError("SearchConfig.order must be 1 with sampling='gumbel': a sampled forward pass "
+                              "differs between the finite-difference evaluations of order 2")
+        if self.order not in (1, 2, "exact"):
+            raise ConfigError(f"SearchConfig.order must be 1, 2 or 'exact', got {self.order!r}")
+        check_ranges(self, {"partial_channels": (1, None)})
+        if self.channels % self.partial_channels:
+            raise ConfigError(f"SearchConfig.partial_channels ({self.partial_channels}) must divide "
+                              f"channels ({self.channels})")
+        if self.order == 2 and self.radius == 0:
+            raise ConfigError("SearchConfig.radius must be > 0 for order 2 (the paper uses 0.01)")
+        check_name(self)
+
+
+    def with_schedule(self, name: str) -> "SearchConfig":
+        """A copy with the architecture schedule `name` of `SCHEDULES` ("paper" or "decisive")."""
+        if name not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {name!r}; choose from {sorted(SCHEDULES)}")
+        changes = dict(SCHEDULES[name])
+        share = changes.pop("warmup_share", None)
+        if share is not None:  # the warm-up is a share of the epochs, so the schedule fits any budget
+            changes["warmup_epochs"] = min(self.epochs - 1, round(share * self.epochs))
+        return self.replace(**changes)
+
+    def tau(self, epoch: int) -> float:
+        """The mixing temperature of epoch `epoch` (0-based): tau_max linearly down to tau_min."""
+        return self.tau_max - (self.tau_max - self.tau_min) * epoch / max(self.epochs - 1, 1)
+
+
+#: Architecture schedules by name (`SearchConfig.with_schedule`, `--schedule`).
+#: "paper": softmax mixing of every candidate, Adam at 3e-4 from the first step (Liu et al., 2019).
+#: "decisive": chosen by measurement to end decided within a CPU budget (README, notebook 02): a
+#: warm-up of the weights in the softmax mixture for 30% of the epochs (PC-DARTS, P-DARTS), then
+#: one sampled operation per edge (Gumbel-softmax with a straight-through gradient, GDAS) with the
+#: temperature annealed from 10 to 0.1, and Adam's rate on alpha set by the budget rule
+#: (`search.arch_lr`: a travel of 20 spread over the alpha steps).
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "paper": dict(sampling="softmax", arch_lr=3e-4, arch_travel=0.0, warmup_epochs=0, tau_max=1.0, tau_min=1.0,
+                  fast=True),
+    "decisive": dict(sampling="gumbel", arch_travel=20.0, warmup_share=0.3, tau_max=10.0, tau_min=0.1, fast=False),
+}

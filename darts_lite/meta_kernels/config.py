@@ -1,0 +1,63 @@
+"""The configuration of a kernel-size search: meta-kernels, feedback blocks, budgets (`search.search_kernels`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.config import Config, ConfigError, check_name, check_ranges
+
+
+@dataclass
+class KernelSearchConfig(Config):
+    """A kernel-size search with meta-kernels, feedback blocks and resource budgets (`kernel_search`)."""
+
+    name: str = "kernel_search"      # run directory: runs/<name>/
+    dataset: str = "digits"
+    image_size: int | None = None
+    data_root: str | None = None
+    widths: tuple[int, ...] = (16, 24, 32)   # output channels of the searched layers
+    strides: tuple[int, ...] = (1, 2, 2)
+    kernel_sizes: tuple[int, ...] = (3, 5, 7)
+    stem_channels: int = 16
+    stem_kernel: int = 11            # the depthwise separable first step
+    depthwise: bool = True           # searched layers: depthwise + 1x1 (True) or full convolutions (False)
+    merged: bool = True              # one convolution per meta-kernel (False: one per kernel size)
+    epochs: int = 4
+    batch_size: int = 64
+    w_lr: float = 3e-3               # Adam on the weights
+    arch_lr: float = 1e-2            # Adam on the alphas
+    alpha_init_std: float = 1e-3     # random alpha initialisation (small: no size favoured at the start)
+    latency_weight: float = 0.0      # beta of L = CE + beta * LAT(alpha), LAT in microseconds
+    latency_budget_us: float = 0.0   # budgets (0: none): expected cost kept under them by a penalty,
+    macs_budget: float = 0.0         # and the derived network traded down until it fits
+    params_budget: float = 0.0
+    budget_weight: float = 1.0       # weight of the budget penalty sum_r relu(E[r] / budget_r - 1)
+    replicas: int = 1                # feedback blocks: copies trained in parallel (1: no feedback)
+    feedback: bool = True            # blend the copies' meta-kernels (the ablation switches it off)
+    feedback_period: int = 1         # steps between blends
+    eval_every: int = 10             # steps between search-val accuracy probes (the learning curve)
+    eval_samples: int = 256          # search-val images per probe
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        for name in ("widths", "strides", "kernel_sizes"):
+            setattr(self, name, tuple(int(v) for v in getattr(self, name)))
+        check_ranges(self, {"stem_channels": (1, None), "stem_kernel": (1, None), "epochs": (1, None),
+                      "batch_size": (1, None), "w_lr": (0, None), "arch_lr": (0, None), "alpha_init_std": (0, None),
+                      "latency_weight": (0, None), "latency_budget_us": (0, None), "macs_budget": (0, None),
+                      "params_budget": (0, None), "budget_weight": (0, None), "replicas": (1, None),
+                      "feedback_period": (1, None), "eval_every": (1, None), "eval_samples": (1, None),
+                      "seed": (0, None)})
+        if len(self.widths) != len(self.strides) or not self.widths:
+            raise ConfigError(f"KernelSearchConfig.widths and strides need one entry per layer, "
+                              f"got {self.widths} and {self.strides}")
+        if any(k < 1 or k % 2 == 0 for k in self.kernel_sizes) or len(set(self.kernel_sizes)) != len(self.kernel_sizes):
+            raise ConfigError(f"KernelSearchConfig.kernel_sizes must be distinct odd sizes, got {self.kernel_sizes}")
+        if self.stem_kernel % 2 == 0:
+            raise ConfigError(f"KernelSearchConfig.stem_kernel must be odd, got {self.stem_kernel}")
+        check_name(self)
+
+    def budgets(self) -> dict[str, float]:
+        """The budgets that are set, keyed by the resource names of `cost_table.CostTable`."""
+        b = {"latency_us": self.latency_budget_us, "macs": self.macs_budget, "params": self.params_budget}
+        return {k: v for k, v in b.items() if v > 0}

@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip
 
 help:
 	@echo "make demo   - create $(VENV), install darts_lite, run a DARTS search end to end (<10 min on a CPU)"
-	@echo "make test   - install test dependencies and run every test and notebook"
+	@echo "make test   - install test dependencies, check the import layering, run every test and notebook"
 	@echo "make clean  - remove runs/ and caches (keeps $(VENV))"
 
 $(PY):
@@ -36,7 +36,9 @@ graphviz:
 demo: install graphviz
 	$(PY) -m darts_lite demo
 
+# lint-imports checks the layering contracts of pyproject.toml ([tool.importlinter]) first.
 test: install-test graphviz
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 clean:

@@ -26,9 +26,9 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from darts_lite.kernel_net import KernelSearchNet
-from darts_lite.meta_kernel import MetaKernelConv
-from darts_lite.profiling import compare
+from darts_lite.core.timing import compare
+from darts_lite.meta_kernels.kernel_net import KernelSearchNet
+from darts_lite.meta_kernels.meta_kernel import MetaKernelConv
 
 SIZES = (3, 5, 7)
 

@@ -90,10 +90,10 @@ def resolve_device(name: str) -> str:
 def bench_darts_lite(args, device) -> dict:
     import torch
 
-    from darts_lite.config import SearchConfig
-    from darts_lite.search import make_optimizers, search_step
-    from darts_lite.supernet import SearchNetwork
-    from darts_lite.utils import set_seed
+    from darts_lite.core.runtime import set_seed
+    from darts_lite.darts.config import SearchConfig
+    from darts_lite.darts.search import make_optimizers, search_step
+    from darts_lite.darts.supernet import SearchNetwork
 
     def sync():
         if device.type == "cuda":

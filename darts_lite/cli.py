@@ -256,7 +256,7 @@ def _dag_search(args) -> int:
 
 
 def _run(args) -> int:
-    from .hands.experiment import load_config, run_experiment
+    from .hands import load_config, run_experiment
     run = load_config(args.config)
     out = run_experiment(*run, run_dir=args.out)
     run_dir = Path(args.out) if args.out else Path("runs") / run.experiment.name

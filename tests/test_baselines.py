@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from darts_lite.baselines import HAND_MADE, MIN_IMAGE_SIZE, hand_made
+from darts_lite.hands.baselines import HAND_MADE, MIN_IMAGE_SIZE, hand_made
 
 
 @pytest.mark.parametrize("name", HAND_MADE)
@@ -36,7 +36,8 @@ def test_classifier_takes_the_real_features_not_their_repeated_copies(name, size
     torch.manual_seed(0)
     adapted = hand_made(name, 3, 2, image_size=size).eval()
     import torchvision
-    from darts_lite.baselines import adapt_to_small_images
+
+    from darts_lite.hands.baselines import adapt_to_small_images
     original = getattr(torchvision.models, name)(weights=None, num_classes=2).eval()
     if size < MIN_IMAGE_SIZE[name]:
         adapt_to_small_images(original, name, size)

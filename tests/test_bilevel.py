@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from darts_lite import bilevel
-from darts_lite import hypergradient as hg
-from darts_lite.supernet import SearchNetwork
+from darts_lite.darts import bilevel
+from darts_lite.darts import hypergradient as hg
+from darts_lite.darts.supernet import SearchNetwork
 
 XI = 0.025
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from darts_lite.cli import main
-from darts_lite.genotypes import Genotype
+from darts_lite.darts.genotypes import Genotype
 
 TINY = ["--dataset", "digits", "--image-size", "8", "--layers", "3", "--channels", "4", "--nodes", "2",
         "--multiplier", "2", "--epochs", "1", "--batch-size", "128", "--device", "cpu"]
@@ -95,7 +95,7 @@ def test_dag_search_writes_the_best_block_and_both_trainings(tmp_path, capsys):
 
 def test_schedule_option_applies_the_schedule_and_explicit_options_win(tmp_path):
     from darts_lite.cli import _config, build_parser
-    from darts_lite.config import SCHEDULES, SearchConfig
+    from darts_lite.darts.config import SCHEDULES, SearchConfig
     args = build_parser().parse_args(["search", "--schedule", "decisive", "--epochs", "10", "--tau-min", "0.5"])
     config = _config(SearchConfig, args)
     assert config.sampling == SCHEDULES["decisive"]["sampling"] and not config.fast

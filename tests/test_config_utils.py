@@ -7,9 +7,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from darts_lite.config import ConfigError, SearchConfig, TrainConfig
-from darts_lite.ops import PRIMITIVES
-from darts_lite.utils import count_parameters, get_device, set_seed
+from darts_lite.core.config import ConfigError
+from darts_lite.core.cost import count_parameters
+from darts_lite.core.runtime import get_device, set_seed
+from darts_lite.core.training import TrainConfig
+from darts_lite.darts.config import SearchConfig
+from darts_lite.darts.ops import PRIMITIVES
 
 
 def test_defaults_are_valid():
@@ -173,15 +176,16 @@ def test_set_seed_large_seed():
     assert torch.equal(torch.randn(2), x)
 
 
-def test_count_parameters_counts_trainable_only():
+def test_count_parameters_counts_every_parameter_or_the_trainable_ones():
     net = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 4, bias=False))
-    assert count_parameters(net) == 3 * 2 + 2 + 2 * 4
+    assert count_parameters(net) == count_parameters(net, trainable_only=True) == 3 * 2 + 2 + 2 * 4
     net[0].weight.requires_grad_(False)
-    assert count_parameters(net) == 2 + 8
+    assert count_parameters(net) == 3 * 2 + 2 + 2 * 4
+    assert count_parameters(net, trainable_only=True) == 2 + 8
 
 
 def test_schedules_are_valid_and_named():
-    from darts_lite.config import SCHEDULES
+    from darts_lite.darts.config import SCHEDULES
     assert {"paper", "decisive"} <= set(SCHEDULES)
     for name in SCHEDULES:
         for epochs in (1, 2, 8, 50):

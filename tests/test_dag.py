@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from darts_lite.dag import DAG, allowed_pairs, count_dags, enumerate_dags
-from darts_lite.dag_sampling import DAGSampler, feedback_weights
+from darts_lite.dag_blocks.dag import DAG, allowed_pairs, count_dags, enumerate_dags
+from darts_lite.dag_blocks.sampling import DAGSampler, feedback_weights
 
 
 def brute_force(n, max_skip=None):

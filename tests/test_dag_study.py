@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from darts_lite.config import DAGSearchConfig
-from darts_lite.dag_search import load_data
-from darts_lite.dag_study import majority_accuracy, property_correlations, random_dag_study
+from darts_lite.dag_blocks.config import DAGSearchConfig
+from darts_lite.dag_blocks.search import load_data
+from darts_lite.dag_blocks.study import majority_accuracy, property_correlations, random_dag_study
 
 
 @pytest.fixture(scope="module")

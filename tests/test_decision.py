@@ -5,9 +5,10 @@ import warnings
 import pytest
 import torch
 
-from darts_lite import decision as D
-from darts_lite.genotypes import derive_genotype, random_genotype
-from darts_lite.ops import PRIMITIVES
+from darts_lite.core import decision as C
+from darts_lite.darts import decision as D
+from darts_lite.darts.genotypes import derive_genotype, random_genotype
+from darts_lite.darts.ops import PRIMITIVES
 
 
 def test_cell_decision_by_hand():
@@ -25,7 +26,7 @@ def test_cell_decision_by_hand():
     H = [-sum(p * math.log(p) for p in row if p > 0) / math.log(3) for row in w.tolist()]
     assert d["entropy_ratio"] == pytest.approx(sum(H) / 5)
     assert d["uniform_kept_weight"] == pytest.approx(0.5)
-    assert d["decided"] is (sum(kept) / 4 >= D.DECIDED)
+    assert d["decided"] is (sum(kept) / 4 >= C.DECIDED)
 
 
 def test_uniform_is_undecided_and_one_hot_is_decided():
@@ -62,13 +63,13 @@ def test_margin_follows_the_top2_rule_of_parse_cell():
 
 def test_warn_if_undecided_names_the_remedy():
     d = D.decision({"normal": torch.full((14, 8), 1 / 8), "reduce": torch.full((14, 8), 1 / 8)})
-    with pytest.warns(D.UndecidedSearchWarning, match="decisive"):
-        D.warn_if_undecided(d)
+    with pytest.warns(C.UndecidedSearchWarning, match="decisive"):
+        C.warn_if_undecided(d, "the search", D.DARTS_REMEDY)
     decided = D.decision({k: torch.softmax(30 * torch.eye(8)[torch.arange(14) % 7 + 1], -1)
                           for k in ("normal", "reduce")})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        D.warn_if_undecided(decided)
+        C.warn_if_undecided(decided, "the search", D.DARTS_REMEDY)
 
 
 def test_gene_agreement_counts_pairs_per_node():
@@ -105,11 +106,11 @@ def test_seed_agreement_needs_two_genotypes():
 
 def test_choice_decision_by_hand():
     w = torch.tensor([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
-    d = D.choice_decision(w)
+    d = C.choice_decision(w)
     assert d["kept_weight"] == pytest.approx(0.6)
     assert d["margin"] == pytest.approx(((0.6 - 0.3) + (0.6 - 0.2)) / 2)
     H = [-sum(p * math.log(p) for p in row) / math.log(3) for row in w.tolist()]
     assert d["entropy_ratio"] == pytest.approx(sum(H) / 2)
     assert d["uniform_kept_weight"] == pytest.approx(1 / 3) and d["decided"]
     with pytest.raises(ValueError, match="at least 2 options"):
-        D.choice_decision(torch.ones(3, 1))
+        C.choice_decision(torch.ones(3, 1))

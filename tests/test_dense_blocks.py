@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from darts_lite.dag import DAG
-from darts_lite.dense_blocks import DAGNetwork, DAGSupernet, conv_as_dense, local_mask
+from darts_lite.dag_blocks.dag import DAG
+from darts_lite.dag_blocks.dense_blocks import DAGNetwork, DAGSupernet, conv_as_dense, local_mask
 
 DAGS = [DAG.chain(4), DAG(4, [(0, 1), (0, 2), (1, 3), (2, 3)]), DAG(4, [(0, 1), (1, 2), (2, 3), (0, 3), (1, 3)])]
 

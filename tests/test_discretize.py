@@ -2,11 +2,12 @@
 import pytest
 import torch
 
+from darts_lite.darts.discretize import discrete_weights, discretization_gap, evaluate_discretized
+from darts_lite.darts.genotypes import edge_index
+from darts_lite.darts.ops import PRIMITIVES
+from darts_lite.darts.search_cell import SearchCell
+from darts_lite.darts.supernet import SearchNetwork
 from darts_lite.data import Split
-from darts_lite.discretize import discrete_weights, discretization_gap, evaluate_discretized
-from darts_lite.genotypes import edge_index
-from darts_lite.ops import PRIMITIVES
-from darts_lite.supernet import SearchCell, SearchNetwork
 
 
 def _net(seed=0):
@@ -44,7 +45,7 @@ def test_discretised_cell_equals_the_sum_over_kept_operations():
     cell = SearchCell(nodes=2, multiplier=2, c_prev_prev=4, c_prev=4, C=4, reduction=False,
                       reduction_prev=False).eval()
     alpha = torch.randn(5, len(PRIMITIVES))
-    from darts_lite.genotypes import derive_genotype
+    from darts_lite.darts.genotypes import derive_genotype
     genotype = derive_genotype({"normal": alpha, "reduce": alpha}, PRIMITIVES, 2)
     weights = discrete_weights(genotype, PRIMITIVES, 2)["normal"]
     s0, s1 = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)

@@ -14,11 +14,14 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn as nn
 
-from darts_lite import SearchConfig, SearchNetwork, distributed, search
-from darts_lite.config import ConfigError
+from darts_lite.core import distributed
+from darts_lite.core.config import ConfigError
+from darts_lite.darts import search
+from darts_lite.darts.config import SearchConfig
+from darts_lite.darts.hypergradient import exact
+from darts_lite.darts.search import make_optimizers, search_step
+from darts_lite.darts.supernet import SearchNetwork
 from darts_lite.data import DataSplits, Split, load_dataset
-from darts_lite.hypergradient import exact
-from darts_lite.search import make_optimizers, search_step
 
 WORLD = 2
 STEPS = 2

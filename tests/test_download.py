@@ -16,7 +16,7 @@ from PIL import Image
 
 pytest.importorskip("gdown")
 
-from darts_lite.data.download import (  # noqa: E402
+from darts_lite.data.hands11k.download import (
     HANDINFO_ID,
     HANDINFO_SHA256,
     HANDS_ZIP_ID,

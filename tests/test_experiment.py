@@ -4,8 +4,12 @@ import json
 import pytest
 
 from darts_lite.cli import main
-from darts_lite.config import ConfigError, KernelSearchConfig, SearchConfig, TrainConfig
-from darts_lite.experiment import ExperimentConfig, load_config, load_split, run_experiment
+from darts_lite.core.config import ConfigError
+from darts_lite.core.training import TrainConfig
+from darts_lite.darts.config import SearchConfig
+from darts_lite.hands.config import ExperimentConfig, load_config
+from darts_lite.hands.experiment import load_split, run_experiment
+from darts_lite.meta_kernels.config import KernelSearchConfig
 
 SEARCH = SearchConfig(layers=3, channels=4, nodes=2, multiplier=2, epochs=1, batch_size=128, device="cpu")
 TRAIN = TrainConfig(layers=3, channels=4, epochs=2, batch_size=128, device="cpu")
@@ -79,9 +83,9 @@ def test_kernel_search_under_a_macs_budget(tmp_path):
     exp = EXP.replace(searches=("kernel",), baselines=())
     kernel = KernelSearchConfig(widths=(8, 8), strides=(1, 2), stem_channels=4, stem_kernel=3, epochs=1,
                                 batch_size=128, device="cpu")
+    from darts_lite.core.cost import count_macs
     from darts_lite.data import load_dataset
-    from darts_lite.kernel_search import build_kernel_net
-    from darts_lite.latency import count_macs
+    from darts_lite.meta_kernels.search import build_kernel_net
     data = load_dataset("digits", image_size=8, seed=0)
     shape = (1, data.in_channels, 8, 8)
     smallest = count_macs(build_kernel_net(kernel, data, (3, 3)), shape)
@@ -103,7 +107,7 @@ def _candidates(path):
 
 def test_random_search_at_the_darts_budget(tmp_path):
     """Random search (Li & Talwalkar, 2019) spends the DARTS search's seconds, keeps its best search-val candidate."""
-    from darts_lite.genotypes import Genotype
+    from darts_lite.darts.genotypes import Genotype
     exp = EXP.replace(baselines=("random_search",))
     out = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path, progress=False)
     darts, row = out["rows"]
@@ -125,8 +129,8 @@ def test_random_search_at_the_darts_budget(tmp_path):
 
 def test_random_search_resumes_to_the_same_choice(tmp_path):
     """An interrupted random search, run again, records the same candidates and chooses the same genotype."""
+    from darts_lite.darts.random_search import random_search
     from darts_lite.data import load_dataset
-    from darts_lite.random_search import random_search
     data = load_dataset("digits", image_size=8, seed=0)
     kwargs = dict(budget_seconds=None, candidate_epochs=1, progress=False, candidates=3)  # N fixed: no timing noise
     full = random_search(SEARCH, TRAIN, data, run_dir=tmp_path / "full", **kwargs)
@@ -156,13 +160,14 @@ def test_random_search_needs_the_darts_search():
 
 
 def test_a_run_of_an_older_version_resumes(tmp_path):
-    """A config.json written before a field existed (random_search_epochs) still claims its run at the default."""
-    from darts_lite.experiment import RunConfig, _claim
+    """A settings.json written before a field existed (random_search_epochs) still claims its run at the default."""
+    from darts_lite.hands.config import RunConfig
+    from darts_lite.hands.experiment import claim_run
     run = RunConfig(EXP, SEARCH, TRAIN, KernelSearchConfig())
-    _claim(tmp_path, run)
-    old = json.loads((tmp_path / "config.json").read_text())
+    claim_run(tmp_path, run)
+    old = json.loads((tmp_path / "settings.json").read_text())
     del old["experiment"]["random_search_epochs"]
-    (tmp_path / "config.json").write_text(json.dumps(old))
-    _claim(tmp_path, run)
+    (tmp_path / "settings.json").write_text(json.dumps(old))
+    claim_run(tmp_path, run)
     with pytest.raises(ConfigError, match="changed: experiment.random_search_epochs"):
-        _claim(tmp_path, run._replace(experiment=EXP.replace(random_search_epochs=2)))
+        claim_run(tmp_path, run._replace(experiment=EXP.replace(random_search_epochs=2)))

@@ -3,13 +3,14 @@ import pytest
 import torch
 import torch.nn as nn
 
-from darts_lite.fast_cell import FastSearchCell, fan_out_edges, fast_copy
-from darts_lite.genotypes import num_edges
-from darts_lite.ops import PRIMITIVES, register_op
-from darts_lite.partial import channel_shuffle, check_partial_channels
-from darts_lite.search import make_optimizers, search_step
-from darts_lite.config import SearchConfig
-from darts_lite.supernet import MixedOp, SearchCell, SearchNetwork
+from darts_lite.darts.config import SearchConfig
+from darts_lite.darts.fast_cell import FastSearchCell, fan_out_edges
+from darts_lite.darts.genotypes import num_edges
+from darts_lite.darts.ops import PRIMITIVES, register_op
+from darts_lite.darts.partial import channel_shuffle, check_partial_channels
+from darts_lite.darts.search import make_optimizers, search_step
+from darts_lite.darts.search_cell import MixedOp, SearchCell
+from darts_lite.darts.supernet import SearchNetwork, fast_copy
 
 
 def _inputs(reduction_prev: bool, H: int = 6, dtype=torch.float64):
@@ -155,7 +156,7 @@ def test_partial_channels_errors_say_what_to_change():
 
 
 def test_an_overridden_built_in_candidate_runs_edge_by_edge(monkeypatch):
-    from darts_lite.ops import OPS
+    from darts_lite.darts.ops import OPS
     monkeypatch.setitem(OPS, "sep_conv_3x3", lambda C, stride, affine: nn.Conv2d(C, C, 3, stride, 1, bias=False))
     torch.manual_seed(0)
     plain = SearchCell(2, 2, 6, 8, 4, False, False).double()

@@ -4,8 +4,16 @@ import json
 import pytest
 import torch
 
-from darts_lite.genotypes import DARTS_V2, Genotype, GenotypeError, derive_genotype, edge_index, num_edges, parse_cell
-from darts_lite.ops import PRIMITIVES
+from darts_lite.darts.genotypes import (
+    DARTS_V2,
+    Genotype,
+    GenotypeError,
+    derive_genotype,
+    edge_index,
+    num_edges,
+    parse_cell,
+)
+from darts_lite.darts.ops import PRIMITIVES
 
 P = {name: k for k, name in enumerate(PRIMITIVES)}
 LOW = -60.0  # exp(-60) ~ 1e-26 vanishes next to 1.0 in float64: softmax rows become exact
@@ -241,7 +249,8 @@ def test_derive_agrees_with_reference(ref):
 
 def test_random_genotypes_are_valid_varied_and_seeded():
     import torch
-    from darts_lite.genotypes import random_genotype, validate
+
+    from darts_lite.darts.genotypes import random_genotype, validate
     draws = [random_genotype(torch.Generator().manual_seed(s)) for s in range(30)]
     for g in draws:
         validate(g)

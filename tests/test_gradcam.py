@@ -11,12 +11,12 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from darts_lite.baselines import hand_made  # noqa: E402
-from darts_lite.config import TrainConfig  # noqa: E402
-from darts_lite.data import load_dataset  # noqa: E402
-from darts_lite.genotypes import DARTS_V2  # noqa: E402
-from darts_lite.gradcam import default_target_layer, grad_cam, plot_grad_cam  # noqa: E402
-from darts_lite.train import build_network  # noqa: E402
+from darts_lite.core.training import TrainConfig
+from darts_lite.darts.genotypes import DARTS_V2
+from darts_lite.darts.retrain import build_network
+from darts_lite.data import load_dataset
+from darts_lite.hands.baselines import hand_made
+from darts_lite.hands.gradcam import default_target_layer, grad_cam, plot_grad_cam
 
 
 class CAMNet(nn.Module):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from darts_lite.data import load_dataset
-from darts_lite.data.hands11k import (
+from darts_lite.data.hands11k.dataset import (
     HandRecord,
     filter_records,
     find_root,
@@ -24,8 +24,8 @@ from darts_lite.data.hands11k import (
     scan,
     target_classes,
 )
-from darts_lite.data.hands11k_images import default_cache_dir, load_images, train_transforms
-from darts_lite.data.hands11k_protocols import check_subject_disjoint, official_protocol, subject_split
+from darts_lite.data.hands11k.images import default_cache_dir, load_images, train_transforms
+from darts_lite.data.hands11k.protocols import check_subject_disjoint, official_protocol, subject_split
 
 MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "11k-hands-mini"
 needs_mini = pytest.mark.skipif(not (MINI / "HandInfo.csv").is_file(),
@@ -277,10 +277,21 @@ def test_cache_is_written_reused_and_order_independent(tiny, tmp_path):
     assert gray.shape[1] == 1 and len(list((tmp_path / "c").glob("*.pt"))) == 2
 
 
-def test_train_transforms_on_a_batch():
-    X = torch.rand(4, 3, 24, 32)
-    out = train_transforms((24, 32))(X)
+def test_train_transforms_augment_within_range_one_draw_per_batch():
+    """What the docstring promises: [0, 1] in and out, one random draw per batch, a new draw per call."""
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 24, 32)
+    X = image.repeat(4, 1, 1, 1)
+    augment = train_transforms((24, 32))
+    out = augment(X)
     assert out.shape == X.shape and out.dtype == torch.float32
+    assert out.min() >= 0 and out.max() <= 1
+    assert not torch.allclose(out, X, atol=1e-3)              # it changed the images
+    assert all(torch.equal(out[0], o) for o in out[1:])        # the same draw for every image of the batch
+    assert not torch.allclose(augment(X)[0], out[0], atol=1e-3)  # and a new draw on the next call
+    # the affine fills with white: a black image shifted or scaled gains white-ish pixels
+    black = augment(torch.zeros(1, 3, 24, 32))
+    assert black.max() > 0.5
 
 
 def test_find_root_default_looks_in_data_11k_hands(tmp_path, monkeypatch):

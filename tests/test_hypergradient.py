@@ -13,8 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from darts_lite import hypergradient as hg
-from darts_lite.supernet import SearchNetwork
+from darts_lite.darts import hypergradient as hg
+from darts_lite.darts.supernet import SearchNetwork
 
 XI = 0.025
 

@@ -2,10 +2,11 @@
 import pytest
 import torch
 
-from darts_lite import latency
-from darts_lite.config import ConfigError, KernelSearchConfig
+from darts_lite.core.config import ConfigError
 from darts_lite.data import load_dataset
-from darts_lite.kernel_search import build_supernet, search_kernels, steps_to_reach
+from darts_lite.meta_kernels import cost_table as latency
+from darts_lite.meta_kernels.config import KernelSearchConfig
+from darts_lite.meta_kernels.search import build_supernet, search_kernels, steps_to_reach
 
 TINY = dict(image_size=8, widths=(4, 6), strides=(1, 2), stem_channels=4, stem_kernel=5, epochs=2, batch_size=64,
             eval_every=3, eval_samples=64, device="cpu")
@@ -48,9 +49,27 @@ def test_latency_weight_pushes_expected_latency_down(data, table, tmp_path):
     assert e(heavy) < e(base)
 
 
-def test_feedback_copies_share_kernels_after_a_blend(data, tmp_path):
-    r = search_kernels(KernelSearchConfig(**{**TINY, "epochs": 1}, replicas=2), data, run_dir=tmp_path, progress=False)
+def _replica_kernels(run_dir):
+    """The meta-kernels of each copy, from the search's checkpoint: {copy index: {name: tensor}}."""
+    saved = torch.load(run_dir / "kernel_checkpoint.pt", weights_only=False)["replicas"]
+    copies = {}
+    for name, tensor in saved.items():
+        if ".kernels." in name:
+            index, _, rest = name.partition(".")
+            copies.setdefault(int(index), {})[rest] = tensor
+    return copies
+
+
+@pytest.mark.parametrize("feedback", [True, False])
+def test_feedback_copies_share_kernels_after_a_blend(data, tmp_path, feedback):
+    """With a blend every step the copies end with the same meta-kernels; without feedback they do not."""
+    cfg = KernelSearchConfig(**{**TINY, "epochs": 1}, replicas=2, feedback=feedback, feedback_period=1)
+    r = search_kernels(cfg, data, run_dir=tmp_path, progress=False)
     assert len(r.history[-1]["replica_val_acc"]) == 2
+    copies = _replica_kernels(tmp_path)
+    assert copies[0] and copies[0].keys() == copies[1].keys()
+    same = [torch.equal(copies[0][k], copies[1][k]) for k in copies[0]]
+    assert all(same) if feedback else not any(same)
 
 
 def test_needs_a_table_for_latency_or_budgets(data, tmp_path):

@@ -3,9 +3,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from darts_lite import latency
-from darts_lite.kernel_net import KernelNet, KernelSearchNet
-from darts_lite.latency import CostTable, budget_penalty, derive_within_budget
+from darts_lite.core import cost, timing
+from darts_lite.meta_kernels import cost_table as latency
+from darts_lite.meta_kernels.cost_table import CostTable, budget_penalty, derive_within_budget
+from darts_lite.meta_kernels.kernel_net import KernelNet, KernelSearchNet
 
 SHAPE = (2, 1, 12, 12)
 
@@ -45,13 +46,13 @@ def test_table_params_and_macs_add_up_to_the_whole_network(supernet, table):
     for kernels in [(3, 3), (5, 7), (7, 3)]:
         net = supernet.derive(kernels)
         predicted = table.predict(kernels)
-        assert predicted["params"] == latency.count_params(net)
-        assert predicted["macs"] == latency.count_macs(net, SHAPE)
+        assert predicted["params"] == cost.count_parameters(net)
+        assert predicted["macs"] == cost.count_macs(net, SHAPE)
 
 
 def test_macs_of_a_depthwise_convolution_match_the_formula():
     conv = nn.Conv2d(4, 4, 5, padding=2, groups=4, bias=False)
-    assert latency.count_macs(conv, (1, 4, 8, 8)) == 4 * 8 * 8 * 5 * 5
+    assert cost.count_macs(conv, (1, 4, 8, 8)) == 4 * 8 * 8 * 5 * 5
 
 
 def test_expected_cost_is_the_softmax_average_and_differentiable(table):
@@ -104,14 +105,14 @@ def test_budget_penalty_is_zero_inside_and_grows_outside():
 
 def test_measure_latency_sees_a_larger_workload():
     small, big = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
-    t_small = latency.measure_latency(small, (1, 8, 8, 8), warmup=2, repeats=15)
-    t_big = latency.measure_latency(big, (32, 8, 64, 64), warmup=2, repeats=15)
+    t_small = timing.measure_latency(small, (1, 8, 8, 8), warmup=2, repeats=15)
+    t_big = timing.measure_latency(big, (32, 8, 64, 64), warmup=2, repeats=15)
     assert t_big > 4 * t_small  # 2048x the work; a loose bound that scheduling noise cannot break
 
 
 def test_memory_estimate_counts_parameters_and_the_largest_activation_pair():
     net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False))
-    est = latency.memory_estimate(net, (1, 1, 8, 8))
+    est = cost.memory_estimate(net, (1, 1, 8, 8))
     assert est == 4 * (36 + 64 + 4 * 64)
 
 
@@ -131,6 +132,6 @@ def test_kernel_net_spec_is_checked():
 def test_measure_latencies_times_every_network_and_restores_modes():
     small, big = nn.Conv2d(8, 8, 3, padding=1), nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(8)])
     big.train()
-    out = latency.measure_latencies({"small": small, "big": big}, (16, 8, 32, 32), warmup=2, repeats=9)
+    out = timing.measure_latencies({"small": small, "big": big}, (16, 8, 32, 32), warmup=2, repeats=9)
     assert set(out) == {"small", "big"} and out["big"] > 2 * out["small"]  # 8x the work
     assert big.training

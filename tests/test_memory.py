@@ -4,8 +4,8 @@ import sys
 import pytest
 import torch
 
-from darts_lite import memory
-from darts_lite.memory import PeakMemory
+from darts_lite.core import memory
+from darts_lite.core.memory import PeakMemory
 
 MiB = 2**20
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux") or not memory.reset_peak_rss(),
@@ -60,7 +60,7 @@ def test_cuda_peak_counts_allocator_bytes():
 
 
 def test_compare_times_and_measures_each_path():
-    from darts_lite.profiling import compare
+    from darts_lite.core.timing import compare
     a, b = torch.randn(64, 64), torch.randn(512, 512)
     out = compare({"small": lambda: a @ a, "large": lambda: b @ b}, "cpu", warmup=1, repeats=5)
     assert set(out["seconds"]) == {"small", "large"} and out["seconds"]["large"] > out["seconds"]["small"]

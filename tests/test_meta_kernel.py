@@ -4,8 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from darts_lite.feedback import FeedbackGroup, blend_meta_kernels, feedback_betas, meta_kernels
-from darts_lite.meta_kernel import DepthwiseSeparable, MetaKernelConv, pad_kernel
+from darts_lite.meta_kernels.feedback import FeedbackGroup, blend_meta_kernels, feedback_betas, meta_kernels
+from darts_lite.meta_kernels.meta_kernel import DepthwiseSeparable, MetaKernelConv, pad_kernel
 
 
 @pytest.mark.parametrize("stride", [1, 2])

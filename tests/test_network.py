@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from darts_lite.genotypes import DARTS_V2, Genotype, GenotypeError
-from darts_lite.network import Cell, Network, drop_path
-from darts_lite.supernet import reduction_layers
+from darts_lite.darts.genotypes import DARTS_V2, Genotype, GenotypeError
+from darts_lite.darts.layout import reduction_layers
+from darts_lite.darts.network import Cell, Network, drop_path
 
 GENO_3 = Genotype(  # 3 intermediate nodes, the last 2 concatenated
     normal=(("sep_conv_3x3", 0), ("skip_connect", 1), ("dil_conv_3x3", 2), ("avg_pool_3x3", 0),

@@ -5,8 +5,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from darts_lite.ops import OPS, PRIMITIVES, build_op, check_primitives, register_op
-from darts_lite.supernet import MixedOp, SearchNetwork
+from darts_lite.darts.ops import OPS, PRIMITIVES, build_op, check_primitives, register_op
+from darts_lite.darts.search_cell import MixedOp
+from darts_lite.darts.supernet import SearchNetwork
 
 C = 4
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from darts_lite import planted as P
-from darts_lite.decision import chance_agreement
-from darts_lite.genotypes import DARTS_V2, derive_genotype
+from darts_lite.darts import planted as P
+from darts_lite.darts.decision import chance_agreement
+from darts_lite.darts.genotypes import DARTS_V2, derive_genotype
 
 
 def test_planted_weights_derive_the_planted_genotype():

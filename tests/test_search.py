@@ -6,11 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from darts_lite import SearchConfig, TrainConfig, search, train_network
-from darts_lite.checkpoint import NonFiniteLossError, load_checkpoint
+from darts_lite.core.checkpoint import NonFiniteLossError, load_checkpoint
+from darts_lite.core.training import TrainConfig
+from darts_lite.darts import search
+from darts_lite.darts.config import SearchConfig
+from darts_lite.darts.retrain import train_network
+from darts_lite.darts.search import make_optimizers, search_step
+from darts_lite.darts.toy import hidden_op_task
 from darts_lite.data import DataSplits, Split, load_dataset
-from darts_lite.search import make_optimizers, search_step
-from darts_lite.toy import hidden_op_task
 
 
 @pytest.fixture(scope="module")
@@ -183,19 +186,19 @@ def test_search_records_its_decision(tmp_path, small_digits):
 
 
 def test_gumbel_needs_first_order():
-    from darts_lite.config import ConfigError
+    from darts_lite.core.config import ConfigError
     with pytest.raises(ConfigError, match="order must be 1"):
         tiny_config(sampling="gumbel", order=2)
 
 
 def test_budget_rule_spreads_the_travel_over_the_alpha_steps():
-    from darts_lite.search import arch_lr
+    from darts_lite.darts.search import arch_lr
     config = tiny_config(epochs=10, warmup_epochs=3, arch_travel=21.0)
     assert arch_lr(config, steps_per_epoch=6) == pytest.approx(21.0 / (7 * 6))
     assert arch_lr(tiny_config(arch_lr=1e-3), steps_per_epoch=6) == 1e-3  # no travel: arch_lr as given
 
 
 def test_an_undecided_sampled_search_names_a_remedy_it_can_use(tmp_path, small_digits):
-    from darts_lite.decision import UndecidedSearchWarning
+    from darts_lite.core.decision import UndecidedSearchWarning
     with pytest.warns(UndecidedSearchWarning, match="arch_travel"):
         search(tiny_config(epochs=1, sampling="gumbel", arch_lr=1e-4), small_digits, run_dir=tmp_path, progress=False)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from darts_lite.stats import mape, mean_std, spearman
+from darts_lite.core.stats import mape, mean_std, spearman
 
 
 def test_mean_std_uses_the_sample_deviation():

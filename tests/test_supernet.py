@@ -3,9 +3,11 @@
 import pytest
 import torch
 
-from darts_lite.genotypes import derive_genotype, num_edges
-from darts_lite.ops import PRIMITIVES
-from darts_lite.supernet import MixedOp, SearchCell, SearchNetwork, reduction_layers
+from darts_lite.darts.genotypes import derive_genotype, num_edges
+from darts_lite.darts.layout import reduction_layers
+from darts_lite.darts.ops import PRIMITIVES
+from darts_lite.darts.search_cell import MixedOp, SearchCell
+from darts_lite.darts.supernet import SearchNetwork
 
 
 def _hand_mixed(mixed: MixedOp, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

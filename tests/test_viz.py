@@ -11,19 +11,20 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from darts_lite import viz
-from darts_lite.genotypes import DARTS_V2, edge_index, node_name, num_edges
-from darts_lite.ops import PRIMITIVES
+from darts_lite.core import figures
+from darts_lite.darts import viz
+from darts_lite.darts.genotypes import DARTS_V2, edge_index, node_name, num_edges
+from darts_lite.darts.ops import PRIMITIVES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-needs_dot = pytest.mark.skipif(not viz.has_dot(), reason="Graphviz `dot` executable not installed")
+needs_dot = pytest.mark.skipif(not figures.has_dot(), reason="Graphviz `dot` executable not installed")
 
 
 @pytest.fixture
 def no_dot(monkeypatch):
     """Pretend `dot` is missing, and reset the warn-once flag so each test sees the warning."""
-    monkeypatch.setattr(viz, "has_dot", lambda: False)
-    monkeypatch.setattr(viz, "_warned_no_dot", False)
+    monkeypatch.setattr(figures, "has_dot", lambda: False)
+    monkeypatch.setattr(figures, "_warned_no_dot", False)
 
 
 def _softmax(shape, seed=0):
@@ -158,8 +159,8 @@ def test_curves_reject_empty_history_and_unknown_keys():
 
 def test_figures_dir_honours_argument_and_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DARTS_LITE_FIGURES", str(tmp_path / "env"))
-    assert viz.figures_dir() == tmp_path / "env" and (tmp_path / "env").is_dir()
-    assert viz.figures_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert figures.figures_dir() == tmp_path / "env" and (tmp_path / "env").is_dir()
+    assert figures.figures_dir(tmp_path / "arg") == tmp_path / "arg"
 
 
 def test_figures_dir_finds_parent_figures(tmp_path, monkeypatch):
@@ -167,25 +168,25 @@ def test_figures_dir_finds_parent_figures(tmp_path, monkeypatch):
     (tmp_path / "figures").mkdir()
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")
-    assert viz.figures_dir().resolve() == (tmp_path / "figures").resolve()
+    assert figures.figures_dir().resolve() == (tmp_path / "figures").resolve()
 
 
 def test_savefig_writes_into_chosen_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DARTS_LITE_FIGURES", str(tmp_path))
     fig = viz.plot_curves([{"epoch": 1, "train_loss": 1.0}])
-    path = viz.savefig(fig, "curves")
+    path = figures.savefig(fig, "curves")
     assert path == tmp_path / "curves.png" and path.read_bytes().startswith(PNG_MAGIC)
-    assert viz.savefig(fig, "sub/curves.pdf", directory=tmp_path / "other").read_bytes().startswith(b"%PDF")
+    assert figures.savefig(fig, "sub/curves.pdf", directory=tmp_path / "other").read_bytes().startswith(b"%PDF")
     with pytest.raises(TypeError, match="matplotlib Figure"):
-        viz.savefig("not a figure", "x")
+        figures.savefig("not a figure", "x")
 
 
 def test_savefig_graphviz_without_dot_explains(tmp_path, no_dot):
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
-        viz.savefig(viz.plot_genotype(DARTS_V2), "cell", directory=tmp_path)
+        figures.savefig(viz.plot_genotype(DARTS_V2), "cell", directory=tmp_path)
 
 
 @needs_dot
 def test_savefig_graphviz(tmp_path):
-    path = viz.savefig(viz.plot_genotype(DARTS_V2), "cell", directory=tmp_path)
+    path = figures.savefig(viz.plot_genotype(DARTS_V2), "cell", directory=tmp_path)
     assert path.read_bytes().startswith(PNG_MAGIC)

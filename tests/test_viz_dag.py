@@ -2,8 +2,9 @@
 import pytest
 from matplotlib.figure import Figure
 
-from darts_lite import viz, viz_dag
-from darts_lite.dag import DAG
+from darts_lite.core import figures
+from darts_lite.dag_blocks import viz as viz_dag
+from darts_lite.dag_blocks.dag import DAG
 
 BLOCK = DAG(5, [(0, 1), (1, 2), (0, 3), (2, 3), (3, 4), (1, 4)])
 
@@ -18,20 +19,20 @@ def test_graphviz_drawing_has_every_layer_and_edge():
     assert "x -> L0" in src and "L4 -> out" in src
 
 
-@pytest.mark.skipif(not viz.has_dot(), reason="Graphviz `dot` executable not installed")
+@pytest.mark.skipif(not figures.has_dot(), reason="Graphviz `dot` executable not installed")
 def test_graphviz_drawing_renders(tmp_path):
-    path = viz.savefig(viz_dag.plot_dag(BLOCK), "block", directory=tmp_path)
+    path = figures.savefig(viz_dag.plot_dag(BLOCK), "block", directory=tmp_path)
     assert path.stat().st_size > 1000
 
 
 def test_matplotlib_fallback_draws_one_arrow_per_edge_plus_input_and_output(monkeypatch, tmp_path):
-    monkeypatch.setattr(viz_dag, "has_dot", lambda: False)
-    monkeypatch.setattr(viz_dag, "_warned_no_dot", False)
+    monkeypatch.setattr(figures, "has_dot", lambda: False)
+    monkeypatch.setattr(figures, "_warned_no_dot", False)
     with pytest.warns(RuntimeWarning, match="apt-get install graphviz"):
         fig = viz_dag.draw_dag(BLOCK)
     assert isinstance(fig, Figure)
     assert len(fig.axes[0].patches) == BLOCK.num_edges + 2
-    assert viz.savefig(fig, "fallback", directory=tmp_path).exists()
+    assert figures.savefig(fig, "fallback", directory=tmp_path).exists()
 
 
 def test_plot_dags_one_panel_per_block():

@@ -26,9 +26,9 @@ def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:
     return int(counter.get_total_flops() // 2)
 
 
-def count_parameters(module: nn.Module) -> int:
-    """Number of parameters (every tensor of `module.parameters()`, trainable or not)."""
-    return sum(p.numel() for p in module.parameters())
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters of `module` (with `trainable_only`, of those that require a gradient)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
 def memory_estimate(module: nn.Module, input_shape: Sequence[int], bytes_per_value: int = 4) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from .. import core as figures
+from ..core import figures
 from .dag import DAG
 
 

@@ -19,7 +19,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator
 
-from .. import core as figures
+from ..core import figures
 from .genotypes import Genotype, edge_index, node_name, num_edges
 from .ops import PRIMITIVES
 

@@ -71,8 +71,7 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
     """
     run_dir = Path(run_dir or Path("runs") / exp.name)
     run = RunConfig(exp, search_config, train_config, kernel_config or KernelSearchConfig())
-    claim(run_dir, {k: v.to_dict() for k, v in zip(SECTIONS, run)}, "run of another config",
-          defaults={k: type(v)().to_dict() for k, v in zip(SECTIONS, run)})
+    claim_run(run_dir, run)
     rows_path = run_dir / "rows.jsonl"
     done = {(r["split"], r["model"]) for r in read_jsonl(rows_path)}
     for seed in range(exp.splits):
@@ -93,6 +92,15 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
             append_jsonl(rows_path, row)
     rows = read_jsonl(rows_path)
     return {"rows": rows, "table": results_table(rows, run, data, run_dir)}
+
+
+def claim_run(run_dir: str | Path, run: RunConfig) -> None:
+    """Write the run's settings.json (every config, by section); refuse a directory of another run's.
+
+    A field added to a config since a run was started counts at its default (`core.runs.claim`).
+    """
+    claim(run_dir, {k: v.to_dict() for k, v in zip(SECTIONS, run)}, "run of another config",
+          defaults={k: type(v)().to_dict() for k, v in zip(SECTIONS, run)})
 
 
 def model_dir(run_dir: Path, split: int, model: str) -> Path:

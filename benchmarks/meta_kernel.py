@@ -8,7 +8,7 @@ Two levels, each timed as the median of `--repeats` runs after `--warmup` untime
 * `"level": "search_step"`: a whole `KernelSearchNet` training step (forward, backward, Adam)
   with `merged=True` vs `merged=False`, all other code the same.
 
-`darts_lite.profiling.compare` alternates the two paths inside each repeat, so that machine noise
+`darts_lite.core.timing.compare` alternates the two paths inside each repeat, so that machine noise
 hits both, and takes the peak memory of one call of each (CUDA allocator, or peak RSS above the
 start on Linux).
 stdout carries JSON lines only, with `speedup` = separate seconds / merged seconds and

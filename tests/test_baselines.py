@@ -1,4 +1,4 @@
-"""Tests for darts_lite.baselines: torchvision networks at small sizes and grey input."""
+"""Tests for darts_lite.hands.baselines: torchvision networks at small sizes and grey input."""
 import pytest
 import torch
 

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.bilevel: the approximations of eq. 7 measured against the exact hypergradient.
+"""Tests for darts_lite.darts.bilevel: the approximations of eq. 7 measured against the exact hypergradient.
 
 Tiny float64 supernet (C=4, 3 cells, 8x8 inputs) so every check is fast and numerically clean.
 """

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.config (SearchConfig, TrainConfig) and darts_lite.utils."""
+"""Tests for the configs (core.config, SearchConfig, TrainConfig) and core.runtime / core.cost."""
 import json
 import random
 

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.dag and dag_sampling: the space of block DAGs, its size, drawing from it."""
+"""Tests for darts_lite.dag_blocks.dag and sampling: the space of block DAGs, its size, drawing from it."""
 import itertools
 import math
 

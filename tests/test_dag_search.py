@@ -1,4 +1,4 @@
-"""Tests for darts_lite.dag_search: the alternating search, sampling with feedback, resume, training a block."""
+"""Tests for darts_lite.dag_blocks.search: the alternating search, sampling with feedback, resume, training a block."""
 import pytest
 import torch
 

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.dag_study on a tiny digits run."""
+"""Tests for darts_lite.dag_blocks.study on a tiny digits run."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.dense_blocks: masks cut edges, one shared weight tensor, conv as a masked dense layer."""
+"""Tests for dag_blocks.dense_blocks: masks cut edges, one shared weight tensor, conv as a masked dense layer."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,6 +1,6 @@
 """Data-parallel search: 2 gloo processes on the CPU take the steps of one process on the combined batch.
 
-The reference is independent of `darts_lite.distributed`: one process, the
+The reference is independent of `darts_lite.core.distributed`: one process, the
 combined batch, and `GhostBatch`, which runs each half through the supernet
 on its own (BatchNorm statistics per half, as each process computes them).
 """

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.experiment: one config runs the comparison; an interrupted run resumes to the same rows."""
+"""Tests for hands.experiment: one config runs the comparison; an interrupted run resumes to the same rows."""
 import json
 
 import pytest
@@ -118,7 +118,7 @@ def test_random_search_at_the_darts_budget(tmp_path):
     assert n >= 2 and [r["k"] for r in records] == list(range(n)) and final[0]["candidates"] == n
     # (a) the chosen genotype is the first candidate with the best search-val accuracy
     best = max(records, key=lambda r: (r["val_acc"], -r["k"]))
-    chosen = Genotype.load(tmp_path / "split0" / "random_search_genotype.json")
+    chosen = Genotype.load(tmp_path / "split0" / "random_search" / "genotype.json")
     assert chosen == Genotype.from_dict(best["genotype"]) and row["genotype"] == str(chosen)
     # (b) the budget: N is the fewest candidates (at least 2) whose seconds reach the DARTS search's
     seconds, budget = [r["seconds"] for r in records], darts["search_seconds"]

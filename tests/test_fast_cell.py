@@ -1,10 +1,10 @@
-"""Tests for darts_lite.fast_cell and darts_lite.partial: the batched cell computes what the plain cell computes."""
+"""Tests for darts_lite.darts.fast_cell and partial: the batched cell computes what the plain cell computes."""
 import pytest
 import torch
 import torch.nn as nn
 
 from darts_lite.darts.config import SearchConfig
-from darts_lite.darts.fast_cell import FastSearchCell, fan_out_edges
+from darts_lite.darts.fast_cell import FanOut, FastSearchCell, fan_out_edges
 from darts_lite.darts.genotypes import num_edges
 from darts_lite.darts.ops import PRIMITIVES, register_op
 from darts_lite.darts.partial import channel_shuffle, check_partial_channels
@@ -155,9 +155,21 @@ def test_partial_channels_errors_say_what_to_change():
         check_partial_channels(4, 0, 1)
 
 
+def test_built_in_means_as_ops_defines_it_asked_when_a_cell_is_built(monkeypatch):
+    from darts_lite.darts.ops import OPS, is_built_in
+    assert all(is_built_in(name) for name in PRIMITIVES)
+    assert not is_built_in("no_such_op")
+    monkeypatch.setitem(OPS, "avg_pool_3x3", lambda C, stride, affine: nn.MaxPool2d(3, stride, 1))
+    assert not is_built_in("avg_pool_3x3")  # an override at any time, before or after fast_cell was imported
+    assert FanOut(4, 1, 2).kinds[PRIMITIVES.index("avg_pool_3x3")] == "per_edge"
+    monkeypatch.undo()
+    assert is_built_in("avg_pool_3x3") and FanOut(4, 1, 2).kinds[PRIMITIVES.index("avg_pool_3x3")] == "shared"
+
+
 def test_an_overridden_built_in_candidate_runs_edge_by_edge(monkeypatch):
-    from darts_lite.darts.ops import OPS
+    from darts_lite.darts.ops import OPS, is_built_in
     monkeypatch.setitem(OPS, "sep_conv_3x3", lambda C, stride, affine: nn.Conv2d(C, C, 3, stride, 1, bias=False))
+    assert not is_built_in("sep_conv_3x3")
     torch.manual_seed(0)
     plain = SearchCell(2, 2, 6, 8, 4, False, False).double()
     fast = FastSearchCell.from_plain(plain)

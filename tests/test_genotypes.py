@@ -1,4 +1,4 @@
-"""Tests for darts_lite.genotypes: derivation (Sec. 2.4), ties, validation, JSON round trip."""
+"""Tests for darts_lite.darts.genotypes: derivation (Sec. 2.4), ties, validation, JSON round trip."""
 import json
 
 import pytest

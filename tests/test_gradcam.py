@@ -1,4 +1,4 @@
-"""Tests for darts_lite.gradcam: Grad-CAM against CAM, finite differences, darts_lite's networks, errors, plot."""
+"""Tests for darts_lite.hands.gradcam: Grad-CAM against CAM, finite differences, darts_lite's networks, errors, plot."""
 import io
 
 import matplotlib

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.hypergradient (Sec. 2.3, eqs. 6-8) on a tiny float64 supernet.
+"""Tests for darts_lite.darts.hypergradient (Sec. 2.3, eqs. 6-8) on a tiny float64 supernet.
 
 Every approximation is checked against an independent computation: autograd on
 model(X) for the first-order gradient, a double-backward mixed derivative for

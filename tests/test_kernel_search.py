@@ -1,4 +1,4 @@
-"""Tests for darts_lite.kernel_search: the search runs, respects budgets, resumes exactly."""
+"""Tests for darts_lite.meta_kernels.search: the search runs, respects budgets, resumes exactly."""
 import pytest
 import torch
 
@@ -70,6 +70,17 @@ def test_feedback_copies_share_kernels_after_a_blend(data, tmp_path, feedback):
     assert copies[0] and copies[0].keys() == copies[1].keys()
     same = [torch.equal(copies[0][k], copies[1][k]) for k in copies[0]]
     assert all(same) if feedback else not any(same)
+
+
+def test_the_copies_do_not_reseed_the_global_rng(data, tmp_path):
+    """Each copy draws its initial weights from a seed of its own without moving the run's RNG stream:
+    after a search of 1 or 3 copies the global RNG is where the run's seed put it."""
+    states = []
+    for replicas in (1, 3):
+        search_kernels(KernelSearchConfig(**{**TINY, "epochs": 1}, replicas=replicas), data,
+                       run_dir=tmp_path / str(replicas), progress=False)
+        states.append(torch.get_rng_state())
+    assert torch.equal(states[0], states[1])
 
 
 def test_needs_a_table_for_latency_or_budgets(data, tmp_path):

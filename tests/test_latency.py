@@ -1,4 +1,4 @@
-"""Tests for darts_lite.kernel_net and latency: cost tables, predictions, budgets."""
+"""Tests for meta_kernels.kernel_net and cost_table, core.cost and core.timing: cost tables, predictions, budgets."""
 import pytest
 import torch
 import torch.nn as nn

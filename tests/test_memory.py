@@ -1,4 +1,4 @@
-"""Tests for darts_lite.memory: the peak of a block is measured above its start."""
+"""Tests for darts_lite.core.memory: the peak of a block is measured above its start."""
 import sys
 
 import pytest

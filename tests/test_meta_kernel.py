@@ -1,4 +1,4 @@
-"""Tests for darts_lite.meta_kernel and feedback: one merged convolution equals the separate branches."""
+"""Tests for darts_lite.meta_kernels (meta_kernel, feedback): one merged convolution equals the separate branches."""
 import pytest
 import torch
 import torch.nn as nn

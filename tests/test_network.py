@@ -1,4 +1,4 @@
-"""Tests for darts_lite.network: the derived network, auxiliary head, drop-path."""
+"""Tests for darts_lite.darts.network: the derived network, auxiliary head, drop-path."""
 import pytest
 import torch
 

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.ops: output shapes of every candidate, `none`, the op registry."""
+"""Tests for darts_lite.darts.ops: output shapes of every candidate, `none`, the op registry."""
 import math
 
 import pytest

@@ -171,7 +171,8 @@ def test_warmup_epochs_train_weights_only(tmp_path, small_digits):
     config = tiny_config(epochs=2, warmup_epochs=1, alpha_init_std=0.0)
     seen = []
     search(config, small_digits, run_dir=tmp_path, progress=False,
-           callback=lambda info: seen.append((info["epoch"], info["model"].alphas["normal"].detach().abs().max().item())))
+           callback=lambda info: seen.append((info["epoch"],
+                                              info["model"].alphas["normal"].detach().abs().max().item())))
     assert all(m == 0.0 for epoch, m in seen if epoch == 0)   # no architecture step in the warm-up
     assert any(m > 0.0 for epoch, m in seen if epoch == 1)
 

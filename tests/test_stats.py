@@ -1,4 +1,4 @@
-"""Tests for darts_lite.stats against hand computations."""
+"""Tests for darts_lite.core.stats against hand computations."""
 import math
 
 import numpy as np

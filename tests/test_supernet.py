@@ -1,4 +1,4 @@
-"""Tests for darts_lite.supernet: MixedOp (eq. 2), SearchCell, SearchNetwork, parameter groups."""
+"""Tests for darts_lite.darts.search_cell and supernet: MixedOp (eq. 2), SearchCell, SearchNetwork, parameter groups."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.viz: cell drawings (Graphviz and matplotlib), alpha plots, curves and saving."""
+"""Tests for darts_lite.darts.viz: cell drawings (Graphviz and matplotlib), alpha plots, curves and saving."""
 import matplotlib
 
 matplotlib.use("Agg")  # before any pyplot import, so no test needs a display

@@ -1,4 +1,4 @@
-"""Tests for darts_lite.viz_dag: every edge of a block is drawn, with or without Graphviz."""
+"""Tests for darts_lite.dag_blocks.viz: every edge of a block is drawn, with or without Graphviz."""
 import pytest
 from matplotlib.figure import Figure
 

@@ -1,8 +1,8 @@
 """Timing of code paths and networks, measured the same way everywhere.
 
-Every timer synchronises CUDA around the timed work, warms up before it times, takes medians,
-and, where several things are compared, alternates them within each round, so that a slow phase
-of the machine (another process, frequency scaling) hits all of them alike.
+Every timer synchronises CUDA around the timed work and takes medians; where several things are
+compared, they are warmed up and then take turns within each round, so that a slow phase of the
+machine (another process, frequency scaling) hits all of them alike.
 
 * `measure(fn)`: median wall seconds over `repeats` calls and the median peak memory
   (`memory.PeakMemory`), with CUDA synchronisation around each call.
@@ -11,6 +11,8 @@ of the machine (another process, frequency scaling) hits all of them alike.
   slows all of them alike, and their medians are comparable within one run.
 * `measure_latencies(networks)`: inference latency of several networks, in alternating rounds;
   `measure_latency(network)` for one.
+
+Both comparisons take turns through one loop, `alternate`.
 """
 from __future__ import annotations
 
@@ -46,21 +48,38 @@ def measure(fn: Callable[[], T], device: torch.device, repeats: int = 3) -> tupl
     return result, statistics.median(seconds), int(statistics.median(peaks)) if peaks else None
 
 
+def alternate(paths: dict[str, Callable[[], object]], device: torch.device, rounds: int, timed: int = 1,
+              warmup: int = 0) -> dict[str, list[float]]:
+    """Wall seconds of each call of each path, the paths taking turns: the one timing loop of the library.
+
+    In each of `rounds` rounds every path in turn runs `warmup` untimed calls, then `timed` timed
+    ones, CUDA synchronised around each. A slow phase of the machine (another process, frequency
+    scaling) then hits every path alike, so their medians are comparable within one run.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(max(1, rounds)):
+        for name, fn in paths.items():
+            for _ in range(warmup):
+                fn()
+            for _ in range(max(1, timed)):
+                synchronize(device)
+                start = time.perf_counter()
+                fn()
+                synchronize(device)
+                seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
 def compare(paths: dict[str, Callable[[], object]], device: torch.device | str = "cpu", warmup: int = 2,
             repeats: int = 7) -> dict:
-    """{"seconds": {name: median}, "peak_mib": {name: MiB or None}, "memory_kind": str} for each path."""
+    """{"seconds": {name: median}, "peak_mib": {name: MiB or None}, "memory_kind": str} for each path.
+
+    `warmup` untimed rounds of every path, then `repeats` rounds of one timed call each.
+    """
     device = torch.device(device)
-    for _ in range(warmup):
-        for fn in paths.values():
-            fn()
-    seconds = {name: [] for name in paths}
-    for _ in range(max(1, repeats)):
-        for name, fn in paths.items():
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            seconds[name].append(time.perf_counter() - start)
+    if warmup:
+        alternate(paths, device, rounds=warmup)
+    seconds = alternate(paths, device, rounds=repeats)
     peak_mib = {}
     for name, fn in paths.items():
         _, _, peak = measure(fn, device, repeats=1)
@@ -72,29 +91,21 @@ def compare(paths: dict[str, Callable[[], object]], device: torch.device | str =
 @torch.no_grad()
 def measure_latencies(modules: dict[str, nn.Module], input_shape: Sequence[int], device: torch.device | str = "cpu",
                       warmup: int = 3, repeats: int = 20, rounds: int = 5) -> dict[str, float]:
-    """Median inference latency (us) of several networks, measured in alternating rounds.
+    """Median inference latency (us) of several networks (eval mode), measured in alternating rounds.
 
     In each of `rounds` rounds every network in turn gets `warmup` untimed passes (its caches hot
-    again, as when one network serves requests) and `repeats // rounds` timed ones. A slow phase of
-    the machine (another process, frequency scaling) then hits all networks alike.
+    again, as when one network serves requests) and `repeats // rounds` timed ones (`alternate`).
     """
     device = torch.device(device)
     x = torch.randn(*input_shape, device=device)
     states = {name: m.training for name, m in modules.items()}
     nets = {name: m.to(device).eval() for name, m in modules.items()}
-    times = {name: [] for name in nets}
-    for _ in range(max(1, rounds)):
-        for name, net in nets.items():
-            for _ in range(warmup):
-                net(x)
-            for _ in range(max(1, repeats // rounds)):
-                synchronize(device)
-                start = time.perf_counter()
-                net(x)
-                synchronize(device)
-                times[name].append(time.perf_counter() - start)
-    for name, m in modules.items():
-        m.train(states[name])
+    try:
+        times = alternate({name: (lambda net=net: net(x)) for name, net in nets.items()}, device, rounds,
+                          timed=repeats // rounds, warmup=warmup)
+    finally:
+        for name, m in modules.items():
+            m.train(states[name])
     return {name: 1e6 * statistics.median(t) for name, t in times.items()}
 
 

@@ -47,9 +47,9 @@ class TrainConfig(Config):
 
     def __post_init__(self):
         check_ranges(self, {"layers": (3, None), "channels": (1, None), "epochs": (1, None),
-                      "batch_size": (1, None), "lr": (0, None), "lr_min": (0, self.lr),
-                      "momentum": (0, 1), "weight_decay": (0, None), "drop_path_prob": (0, 0.99),
-                      "auxiliary_weight": (0, None), "grad_clip": (0, None), "seed": (0, None)})
+                            "batch_size": (1, None), "lr": (0, None), "lr_min": (0, self.lr),
+                            "momentum": (0, 1), "weight_decay": (0, None), "drop_path_prob": (0, 0.99),
+                            "auxiliary_weight": (0, None), "grad_clip": (0, None), "seed": (0, None)})
 
 
 @dataclass

@@ -8,7 +8,7 @@ from ..core.config import Config, check_choices, check_name, check_ranges
 
 @dataclass
 class DAGSearchConfig(Config):
-    """A search over DAG-wired dense blocks (`dag_search`): k blocks of `layers` dense layers."""
+    """A search over DAG-wired dense blocks (`search.search_dags`): k blocks of `layers` dense layers."""
 
     name: str = "dag_search"         # run directory: runs/<name>/
     dataset: str = "digits"
@@ -38,10 +38,10 @@ class DAGSearchConfig(Config):
 
     def __post_init__(self):
         check_ranges(self, {"layers": (2, None), "blocks": (1, None), "width": (1, None), "max_skip": (0, None),
-                      "rounds": (1, None), "weight_steps": (1, None), "arch_steps": (0, None),
-                      "weight_lr": (0, None), "arch_lr": (0, None), "weight_batch": (1, None),
-                      "arch_batch": (1, None), "feedback_lr": (0, 1), "temperature": (1e-6, None),
-                      "elite": (0, self.blocks - 1), "p_init": (0.02, 0.98), "seed": (0, None)})
+                            "rounds": (1, None), "weight_steps": (1, None), "arch_steps": (0, None),
+                            "weight_lr": (0, None), "arch_lr": (0, None), "weight_batch": (1, None),
+                            "arch_batch": (1, None), "feedback_lr": (0, 1), "temperature": (1e-6, None),
+                            "elite": (0, self.blocks - 1), "p_init": (0.02, 0.98), "seed": (0, None)})
         check_choices(self, {"aggregation": ("sum", "mean"), "arch_split": ("val", "train"),
                              "sampling": ("fixed", "random", "feedback")})
         check_name(self)

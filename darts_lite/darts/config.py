@@ -54,11 +54,11 @@ class SearchConfig(Config):
         except ValueError as e:
             raise ConfigError(f"SearchConfig.primitives: {e}") from e
         check_ranges(self, {"layers": (3, None), "channels": (1, None), "nodes": (1, None),
-                      "multiplier": (1, self.nodes), "stem_multiplier": (1, None), "epochs": (1, None),
-                      "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
-                      "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
-                      "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
-                      "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
+                            "multiplier": (1, self.nodes), "stem_multiplier": (1, None), "epochs": (1, None),
+                            "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
+                            "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
+                            "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
+                            "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
         if self.image_size is not None:
             check_ranges(self, {"image_size": (4, None)})
         check_ranges(self, {"warmup_epochs": (0, self.epochs - 1), "arch_travel": (0, None),

@@ -16,7 +16,7 @@ whose chain rule gives the hypergradient
   (double backward). It costs a second-order graph, so it is for small models:
   the yardstick that measures the two approximations.
 
-Data-parallel search (`darts_lite.distributed`) passes `average`, which
+Data-parallel search (`darts_lite.core.distributed`) passes `average`, which
 averages a list of tensors over the processes. Every gradient eq. 7 is built
 from is then averaged before it is used: the training gradient of the virtual
 step (so that w' is the same everywhere), the validation gradients at w'

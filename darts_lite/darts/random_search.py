@@ -56,7 +56,7 @@ class RandomSearchResult:
 def candidate_genotype(search_config: SearchConfig, k: int) -> Genotype:
     """The k-th candidate of the split `search_config.seed`: a pure function of (seed, k).
 
-    Seeds from 1_000_000, apart from those of the "random" baseline (`experiment._random_genotype`).
+    Seeds from 1_000_000, apart from those of the "random" baseline (`hands.experiment`).
     """
     g = torch.Generator().manual_seed(1_000_000 * (search_config.seed + 1) + k)
     return random_genotype(g, search_config.primitives, search_config.nodes, search_config.multiplier)

@@ -37,7 +37,7 @@ class ExperimentConfig(Config):
     def __post_init__(self):
         self.baselines, self.searches = tuple(self.baselines), tuple(self.searches)
         check_ranges(self, {"image_size": (4, None), "splits": (1, None), "random_genotypes": (1, None),
-                      "random_search_epochs": (1, None), "latency_batch": (1, None)})
+                            "random_search_epochs": (1, None), "latency_batch": (1, None)})
         if self.aspect not in ("dorsal", "palmar", "both"):
             raise ConfigError(f"ExperimentConfig.aspect must be 'dorsal', 'palmar' or 'both', got {self.aspect!r}")
         if not self.searches or any(s not in SEARCHES for s in self.searches):

@@ -8,7 +8,7 @@ from ..core.config import Config, ConfigError, check_name, check_ranges
 
 @dataclass
 class KernelSearchConfig(Config):
-    """A kernel-size search with meta-kernels, feedback blocks and resource budgets (`kernel_search`)."""
+    """A kernel-size search with meta-kernels, feedback blocks and resource budgets (`search.search_kernels`)."""
 
     name: str = "kernel_search"      # run directory: runs/<name>/
     dataset: str = "digits"
@@ -43,11 +43,12 @@ class KernelSearchConfig(Config):
         for name in ("widths", "strides", "kernel_sizes"):
             setattr(self, name, tuple(int(v) for v in getattr(self, name)))
         check_ranges(self, {"stem_channels": (1, None), "stem_kernel": (1, None), "epochs": (1, None),
-                      "batch_size": (1, None), "w_lr": (0, None), "arch_lr": (0, None), "alpha_init_std": (0, None),
-                      "latency_weight": (0, None), "latency_budget_us": (0, None), "macs_budget": (0, None),
-                      "params_budget": (0, None), "budget_weight": (0, None), "replicas": (1, None),
-                      "feedback_period": (1, None), "eval_every": (1, None), "eval_samples": (1, None),
-                      "seed": (0, None)})
+                            "batch_size": (1, None), "w_lr": (0, None), "arch_lr": (0, None),
+                            "alpha_init_std": (0, None), "latency_weight": (0, None),
+                            "latency_budget_us": (0, None), "macs_budget": (0, None),
+                            "params_budget": (0, None), "budget_weight": (0, None), "replicas": (1, None),
+                            "feedback_period": (1, None), "eval_every": (1, None), "eval_samples": (1, None),
+                            "seed": (0, None)})
         if len(self.widths) != len(self.strides) or not self.widths:
             raise ConfigError(f"KernelSearchConfig.widths and strides need one entry per layer, "
                               f"got {self.widths} and {self.strides}")

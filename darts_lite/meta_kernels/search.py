@@ -5,11 +5,11 @@ feedback blocks, `replicas`): an architecture step on a search_val batch with
 
     L(alpha) = CE_val + beta * LAT(alpha) + lambda * sum_r relu(E[r](alpha) / budget_r - 1),
 
-LAT and E[r] the expected latency / MACs / parameters from the `latency.CostTable`; a weight step
+LAT and E[r] the expected latency / MACs / parameters from the `cost_table.CostTable`; a weight step
 on a search_train batch; then every `feedback_period` steps the copies' meta-kernels are blended by
 the feedback rule (`feedback.FeedbackGroup`). At the end the architecture is read from the alphas
 of the copy with the best search-val accuracy and traded down until it meets every budget
-(`latency.derive_within_budget`). The shared epoch loop gives progress bars, a checkpoint per epoch,
+(`cost_table.derive_within_budget`). The shared epoch loop gives progress bars, a checkpoint per epoch,
 resume and Ctrl-C handling; `curve` records search-val accuracy every `eval_every` steps.
 """
 from __future__ import annotations

@@ -95,6 +95,10 @@ def read_metadata(csv_path) -> list[HandRecord]:
     return records
 
 
+#: The checkout this package sits in (darts_lite/data/hands11k/dataset.py, three folders down).
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
 def find_root(root=None) -> Path:
     """The data folder: `root`, else $HANDS11K_ROOT, else data/11k-hands/ in the cwd or the repository."""
     if root is not None:
@@ -102,7 +106,7 @@ def find_root(root=None) -> Path:
     elif os.environ.get("HANDS11K_ROOT"):
         candidates = [Path(os.environ["HANDS11K_ROOT"])]
     else:
-        candidates = [Path.cwd() / "data" / "11k-hands", Path(__file__).resolve().parents[2] / "data" / "11k-hands"]
+        candidates = [Path.cwd() / "data" / "11k-hands", REPOSITORY / "data" / "11k-hands"]
     for candidate in candidates:
         if (candidate / "HandInfo.csv").is_file():
             return candidate

@@ -230,12 +230,11 @@ def _demo(args) -> int:
 def _dag_search(args) -> int:
     from .core.figures import savefig
     from .dag_blocks.dag import DAG
-    from .dag_blocks.search import load_data as load_dag_data
     from .dag_blocks.search import search_dags, train_dag
     from .dag_blocks.viz import draw_dag
     config = _config(DAGSearchConfig, args)
     run_dir = Path(args.out) if args.out else Path("runs") / config.name
-    data = load_dag_data(config)
+    data = load_data(config)
     result = search_dags(config, data, run_dir=run_dir, resume=args.resume)
     summary = {"best": {"n": result.best.n, "edges": [list(e) for e in result.best.edges], **result.best.stats()},
                "alphas": result.alphas, "decision": result.decision,

@@ -3,9 +3,11 @@ import pytest
 import torch
 
 from darts_lite.core.config import ConfigError
+from darts_lite.core.runs import load_data
 from darts_lite.dag_blocks.config import DAGSearchConfig
 from darts_lite.dag_blocks.dag import DAG
-from darts_lite.dag_blocks.search import as_grayscale, block_accuracies, load_data, search_dags, train_dag
+from darts_lite.dag_blocks.search import block_accuracies, search_dags, train_dag
+from darts_lite.data import as_grayscale
 
 TINY = dict(image_size=8, layers=3, blocks=3, width=16, rounds=3, weight_steps=4, arch_steps=2,
             weight_batch=32, arch_batch=32, device="cpu")

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
+from darts_lite.core.runs import load_data
 from darts_lite.dag_blocks.config import DAGSearchConfig
-from darts_lite.dag_blocks.search import load_data
 from darts_lite.dag_blocks.study import majority_accuracy, property_correlations, random_dag_study
 
 

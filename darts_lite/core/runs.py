@@ -20,11 +20,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from ..data import DataSplits, load_dataset
+from ..data import DataSplits, as_grayscale, load_dataset
 from .config import ConfigError
 from .loop import restore
 from .runtime import get_device, set_seed
@@ -49,21 +48,23 @@ class Run:
 
 
 def load_data(config) -> DataSplits:
-    """The dataset a configuration names (`dataset`, `image_size`, `data_root`), split by its `seed`."""
-    return load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
+    """The dataset a configuration names (`dataset`, `image_size`, `data_root`), split by its `seed`;
+    its colour channels averaged into one where the configuration has `grayscale` set (the DAG search)."""
+    data = load_dataset(config.dataset, image_size=config.image_size, root=config.data_root, seed=config.seed)
+    return as_grayscale(data) if getattr(config, "grayscale", False) else data
 
 
 def start_run(config, kind: str, data: DataSplits | None = None, run_dir: str | Path | None = None,
-              device: torch.device | None = None, load: Callable[..., DataSplits] = load_data) -> Run:
+              device: torch.device | None = None) -> Run:
     """The run of `config`: its directory (runs/<config.name> by default), device, seeded RNGs and data.
 
     `device` overrides `config.device` (a data-parallel search picks its own); when `data` is not
-    given it is `load(config)`, after the seeding.
+    given it is `load_data(config)`, after the seeding.
     """
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / config.name
     device = device if device is not None else get_device(config.device)
     set_seed(config.seed)
-    return Run(run_dir, kind, device, load(config) if data is None else data)
+    return Run(run_dir, kind, device, load_data(config) if data is None else data)
 
 
 def resume_or_start(run: Run, config, modules: dict, fresh: dict, resume: bool, write: bool = True,

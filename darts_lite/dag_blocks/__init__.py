@@ -11,13 +11,13 @@ from .config import DAGSearchConfig
 from .dag import DAG, count_dags, enumerate_dags
 from .dense_blocks import DAGNetwork, DAGSupernet, conv_as_dense, local_mask
 from .sampling import DAGSampler, feedback_weights
-from .search import DAGSearchResult, as_grayscale, load_data, search_dags, train_dag
+from .search import DAGSearchResult, search_dags, train_dag
 from .study import majority_accuracy, property_correlations, random_dag_study
 from .viz import draw_dag, plot_dag, plot_dag_matplotlib, plot_dags
 
 __all__ = [
-    "DAG", "DAGNetwork", "DAGSampler", "DAGSearchConfig", "DAGSearchResult", "DAGSupernet", "as_grayscale",
-    "conv_as_dense", "count_dags", "draw_dag", "enumerate_dags", "feedback_weights", "load_data", "local_mask",
+    "DAG", "DAGNetwork", "DAGSampler", "DAGSearchConfig", "DAGSearchResult", "DAGSupernet",
+    "conv_as_dense", "count_dags", "draw_dag", "enumerate_dags", "feedback_weights", "local_mask",
     "majority_accuracy", "plot_dag", "plot_dag_matplotlib", "plot_dags", "property_correlations",
     "random_dag_study", "search_dags", "train_dag",
 ]

@@ -25,7 +25,6 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..core import runs
 from ..core.checkpoint import epoch_generator
 from ..core.config import ConfigError
 from ..core.decision import choice_decision, measures, warn_if_undecided
@@ -53,26 +52,6 @@ class DAGSearchResult:
     model: DAGSupernet
     config: DAGSearchConfig
     run_dir: Path
-
-
-def as_grayscale(data: DataSplits) -> DataSplits:
-    """The same splits with colour channels averaged into one (already normalised) channel."""
-    if data.in_channels == 1:
-        return data
-
-    def gray(s: Split) -> Split:
-        return Split(s.X.mean(1, keepdim=True), s.y)
-
-    return DataSplits(name=data.name, search_train=gray(data.search_train), search_val=gray(data.search_val),
-                      test=gray(data.test), num_classes=data.num_classes, in_channels=1,
-                      image_size=data.image_size, classes=data.classes, mean=[0.0], std=[1.0],
-                      records=data.records)
-
-
-def load_data(config: DAGSearchConfig) -> DataSplits:
-    """The dataset of `config` (`core.runs.load_data`), its colour channels averaged if `grayscale`."""
-    data = runs.load_data(config)
-    return as_grayscale(data) if config.grayscale else data
 
 
 def in_features(data: DataSplits) -> int:
@@ -113,7 +92,7 @@ def search_dags(config: DAGSearchConfig, data: DataSplits | None = None, run_dir
     `input_masks` (one per block, or None) fix each block's mask on the shared input layer, e.g.
     `dense_blocks.local_mask` for a convolution-like first layer; they stay with the block slot.
     """
-    run = start_run(config, "dag", data, run_dir, load=load_data)
+    run = start_run(config, "dag", data, run_dir)
     data, device = run.data, run.device
     train, val = data.search_train.to(device), data.search_val.to(device)
     arch_data = val if config.arch_split == "val" else train

@@ -1,6 +1,13 @@
-"""The macro-architecture shared by the supernet and the derived network: where the reduction cells go,
-and the size checks both apply (Liu et al., 2019, Sec. 3.1: reductions at 1/3 and 2/3 of the depth)."""
+"""The macro-architecture shared by the supernet and the derived network: the stem, where the reduction
+cells go, and the size checks both apply (Liu et al., 2019, Sec. 3.1: reductions at 1/3 and 2/3 of the depth)."""
 from __future__ import annotations
+
+import torch.nn as nn
+
+
+def stem(in_channels: int, channels: int) -> nn.Sequential:
+    """The first layer of both networks: a 3x3 convolution to `channels` (stem_multiplier * C), BatchNorm."""
+    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
 
 
 def reduction_layers(layers: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from .genotypes import Genotype
-from .layout import check_shape, reduction_layers
+from .layout import check_shape, reduction_layers, stem
 from .ops import FactorizedReduce, ReLUConvBN, build_op
 
 
@@ -87,8 +87,7 @@ class Network(nn.Module):
         self.genotype = genotype
         self.drop_path_prob = drop_path_prob
         c_curr = stem_multiplier * C
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_curr))
+        self.stem = stem(in_channels, c_curr)
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, C
         self.cells = nn.ModuleList()
         reduction_prev = False

@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from .fast_cell import FastSearchCell
 from .genotypes import Genotype, derive_genotype, num_edges
-from .layout import check_shape, reduction_layers
+from .layout import check_shape, reduction_layers, stem
 from .ops import PRIMITIVES, check_primitives
 from .search_cell import SearchCell
 
@@ -39,8 +39,7 @@ class SearchNetwork(nn.Module):
         self.nodes, self.multiplier = nodes, multiplier
 
         c_curr = stem_multiplier * C
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_curr))
+        self.stem = stem(in_channels, c_curr)
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, C
         self.cells = nn.ModuleList()
         reduction_prev = False

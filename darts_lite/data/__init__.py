@@ -11,6 +11,7 @@ from .base import (
     DATASETS,
     DataSplits,
     Split,
+    as_grayscale,
     iterate_batches,
     load_dataset,
     normalise,
@@ -25,7 +26,7 @@ from .hands11k import download_hands11k, load_hands11k
 from .leakage import leakage_gap
 
 __all__ = [
-    "DATASETS", "DataSplits", "Split", "download_hands11k", "iterate_batches", "leakage_gap", "load_cifar10",
-    "load_dataset", "load_digits", "load_hands11k", "normalise", "num_batches", "register_dataset", "resize",
-    "three_way_split",
+    "DATASETS", "DataSplits", "Split", "as_grayscale", "download_hands11k", "iterate_batches", "leakage_gap",
+    "load_cifar10", "load_dataset", "load_digits", "load_hands11k", "normalise", "num_batches", "register_dataset",
+    "resize", "three_way_split",
 ]

@@ -101,6 +101,20 @@ def load_dataset(name: str, image_size: int | None = None, root=None, seed: int 
     return DATASETS[name](seed=seed, **kwargs)
 
 
+def as_grayscale(data: DataSplits) -> DataSplits:
+    """The same splits with colour channels averaged into one (already normalised) channel."""
+    if data.in_channels == 1:
+        return data
+
+    def gray(s: Split) -> Split:
+        return Split(s.X.mean(1, keepdim=True), s.y)
+
+    return DataSplits(name=data.name, search_train=gray(data.search_train), search_val=gray(data.search_val),
+                      test=gray(data.test), num_classes=data.num_classes, in_channels=1,
+                      image_size=data.image_size, classes=data.classes, mean=[0.0], std=[1.0],
+                      records=data.records)
+
+
 def num_batches(n: int, batch_size: int, drop_last: bool) -> int:
     """Number of batches one epoch over `n` samples yields."""
     check_batch_size(batch_size)

@@ -184,9 +184,9 @@ def _cost_table(config: KernelSearchConfig, data: DataSplits, batch: int, run_di
     if not (config.latency_weight > 0 or config.budgets()):
         return None
     path, device = run_dir / "cost_table.json", get_device(config.device)
-    if path.exists():
-        return CostTable.load(path, device)
     shape = (batch, data.in_channels, data.image_size, data.image_size)
+    if path.exists():
+        return CostTable.load(path, device, shape)
     table = build_cost_table(build_supernet(config, data), shape, device, progress=progress)
     table.save(path)
     return table

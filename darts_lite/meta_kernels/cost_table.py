@@ -92,13 +92,21 @@ class CostTable:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, device: torch.device | str | None = None) -> "CostTable":
-        """Read a saved table; with `device`, refuse one measured on another device."""
+    def load(cls, path: str | Path, device: torch.device | str | None = None,
+             input_shape: Sequence[int] | None = None) -> "CostTable":
+        """Read a saved table; refuse one measured on another `device` or for another `input_shape`.
+
+        Latencies do not transfer between devices, and neither latencies nor MACs between input
+        shapes (batch, channels, height, width): a table is valid only where it was measured.
+        """
         d = json.loads(Path(path).read_text())
         table = cls(d["device"], tuple(d["input_shape"]), tuple(d["kernel_sizes"]), d["costs"], d["fixed"])
         if device is not None and table.device != device_key(device):
             raise ValueError(f"{path} was measured on {table.device}, not on {device_key(device)}: "
                              "latencies do not transfer between devices; build a table here")
+        if input_shape is not None and table.input_shape != tuple(input_shape):
+            raise ValueError(f"{path} was measured for inputs of shape {table.input_shape}, not "
+                             f"{tuple(input_shape)}: costs depend on the input size; build a table for this shape")
         return table
 
 

@@ -1,11 +1,11 @@
 """11K Hands (Afifi, 2019, doi:10.1007/s11042-019-7424-8): metadata, filters, targets and the loader.
 
 11,076 photographs of the dorsal and palmar sides of the hands of 189 people,
-described row by row in `HandInfo.csv`. This module reads that file as
-published (CRLF, quoted strings, ids with leading zeros, one id with a trailing
-space), finds the images that are actually on disk, filters them, and builds
-subject-disjoint splits (`hands11k_protocols.py`) of decoded images
-(`hands11k_images.py`). A root folder holds `HandInfo.csv` and `Hands/`.
+described row by row in `HandInfo.csv`. `metadata.read_metadata` reads that file
+(as published, or as an editor saved it again); this module finds the images that
+are actually on disk, filters them, and builds subject-disjoint splits
+(`protocols.py`) of decoded images (`images.py`). A root folder holds
+`HandInfo.csv` and `Hands/`.
 
 Targets: "gender" (female/male, the paper's task), "age" binned as <20, 20-29
 and 30+ (very unbalanced: about 96% of the images are 20-29), "skin_color"
@@ -13,9 +13,7 @@ and 30+ (very unbalanced: about 96% of the images are 20-29), "skin_color"
 """
 from __future__ import annotations
 
-import csv
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -24,75 +22,10 @@ import torch
 
 from ..base import DataSplits, Split, check_fractions, check_image_size, normalise, register_dataset
 from .images import load_images
+from .metadata import AGE_GROUPS, HOW_TO_GET, HandRecord, read_metadata
 from .protocols import carve_validation, check_subject_disjoint, official_protocol, subject_split
 
-COLUMNS = ("id", "age", "gender", "skinColor", "accessories", "nailPolish", "aspectOfHand", "imageName",
-           "irregularities")
 TARGETS = ("gender", "age", "skin_color", "aspect")
-AGE_GROUPS = ("<20", "20-29", "30+")
-HOW_TO_GET = ("Get the data with darts_lite.data.download_hands11k('data/11k-hands') (or download Hands.zip "
-              "and HandInfo.csv from the 11K Hands project page), then put HandInfo.csv and Hands/ in "
-              "data/11k-hands/ or set the environment variable HANDS11K_ROOT to the folder holding them.")
-
-
-@dataclass(frozen=True)
-class HandRecord:
-    """One row of HandInfo.csv; `aspectOfHand` is split into `aspect` and `side`."""
-
-    id: str  # 7 digits with leading zeros, trailing space stripped: one id per person
-    age: int
-    gender: str
-    skin_color: str
-    accessories: int
-    nail_polish: int
-    aspect: str  # dorsal | palmar
-    side: str  # left | right
-    image_name: str
-    irregularities: int
-
-    @property
-    def subject(self) -> str:
-        """The person this image shows (the id)."""
-        return self.id
-
-    @property
-    def age_group(self) -> str:
-        """The age bin: <20, 20-29 or 30+."""
-        return AGE_GROUPS[0] if self.age < 20 else AGE_GROUPS[1] if self.age < 30 else AGE_GROUPS[2]
-
-
-def _parse_row(row: dict, line: int, path: Path) -> HandRecord:
-    try:
-        aspect, side = row["aspectOfHand"].split()
-        return HandRecord(
-            id=row["id"].strip(), age=int(row["age"]), gender=row["gender"], skin_color=row["skinColor"],
-            accessories=int(row["accessories"]), nail_polish=int(row["nailPolish"]), aspect=aspect,
-            side=side, image_name=row["imageName"], irregularities=int(row["irregularities"]))
-    except (ValueError, AttributeError) as err:
-        raise ValueError(f"{path}, line {line}: cannot parse {dict(row)} ({err}); the file looks damaged, "
-                         f"re-download it. {HOW_TO_GET}") from err
-
-
-def read_metadata(csv_path) -> list[HandRecord]:
-    """Read HandInfo.csv (or the one inside a root folder) into one HandRecord per image."""
-    path = Path(csv_path)
-    if path.is_dir():
-        path = path / "HandInfo.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"HandInfo.csv not found at {path}. {HOW_TO_GET}")
-    # newline="" lets the csv module handle the file's CRLF line endings itself.
-    with open(path, newline="", encoding="ascii") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames:
-            raise ValueError(f"{path} is empty; re-download it. {HOW_TO_GET}")
-        missing = [c for c in COLUMNS if c not in reader.fieldnames]
-        if missing:
-            raise ValueError(f"{path} lacks the column(s) {', '.join(missing)} (found {reader.fieldnames}); "
-                             f"is it the 11K Hands HandInfo.csv? {HOW_TO_GET}")
-        records = [_parse_row(row, line, path) for line, row in enumerate(reader, start=2)]
-    if not records:
-        raise ValueError(f"{path} has a header but no rows; re-download it. {HOW_TO_GET}")
-    return records
 
 
 #: The checkout this package sits in (darts_lite/data/hands11k/dataset.py, three folders down).

@@ -10,10 +10,11 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
-from .core.config import ConfigError
+from .core.config import ConfigError, field_help
 from .core.runs import load_data
 from .core.tables import key_value_table
 from .core.training import TrainConfig
@@ -49,13 +50,14 @@ _TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _c
 
 def _add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
     group = parser.add_argument_group(title)
+    descriptions = field_help(cls)
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else None
         kind = _TYPES.get(f.name, type(default))
-        shown = ",".join(default) if isinstance(default, tuple) else default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{cls.__name__}.{f.name}", type=kind,
-                           metavar=f.name.upper(),
-                           default=None, help=f"(default: {shown})")
+                           metavar=f.name.upper(), default=None,
+                           help=f"{descriptions.get(f.name, '')} (default: {shown})".replace("%", "%%"))
 
 
 _SECTIONS = {SearchConfig: "search", TrainConfig: "train", DAGSearchConfig: "dag_search"}
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_as_options(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         print(f"\n{e or 'interrupted'}", file=sys.stderr)
@@ -262,6 +264,12 @@ def _run(args) -> int:
     print((run_dir / "results.md").read_text())
     print(f"rows: {run_dir / 'rows.jsonl'} ({len(out['rows'])}); table: {run_dir / 'results.csv'}")
     return 0
+
+
+def _as_options(message: str) -> str:
+    """A config error in the command line's words: `SearchConfig.arch_lr` becomes `--arch-lr`."""
+    return re.sub(r"\b(?:SearchConfig|TrainConfig|DAGSearchConfig)\.(\w+)",
+                  lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
 _COMMANDS = {"search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot, "demo": _demo,

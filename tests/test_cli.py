@@ -47,8 +47,10 @@ def test_train_evaluate_and_plot_on_the_search_run(run_dir, capsys):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["search", "--layers", "2"], "layers must be a number >= 3"),
-    (["search", "--channels", "0"], "channels must be a number >= 1"),
+    (["search", "--layers", "2"], "--layers must be a number >= 3"),
+    (["search", "--channels", "0"], "--channels must be a number >= 1"),
+    (["search", "--arch-lr", "-1"], r"--arch-lr must be a number >= 0, got -1.0"),
+    (["search", "--w-momentum", "2"], r"--w-momentum must be a number >= 0 and <= 1, got 2.0"),
     (["search", "--device", "tpu"], "unknown device 'tpu'"),
     (["search", "--dataset", "imagenet"], "imagenet"),
     (["train", "--genotype", "missing/genotype.json"], "missing/genotype.json does not exist"),
@@ -103,3 +105,45 @@ def test_schedule_option_applies_the_schedule_and_explicit_options_win(tmp_path)
     assert config.tau_min == 0.5                                # given explicitly: wins over the schedule
     paper = _config(SearchConfig, build_parser().parse_args(["search", "--schedule", "paper"]))
     assert (paper.sampling, paper.arch_lr, paper.warmup_epochs) == ("softmax", 3e-4, 0)
+
+
+CONFIGS = ["darts_lite.darts.config:SearchConfig", "darts_lite.core.training:TrainConfig",
+           "darts_lite.dag_blocks.config:DAGSearchConfig", "darts_lite.meta_kernels.config:KernelSearchConfig",
+           "darts_lite.hands.config:ExperimentConfig"]
+
+
+@pytest.mark.parametrize("spec", CONFIGS, ids=lambda s: s.split(":")[1])
+def test_every_config_field_says_what_it_is(spec):
+    import dataclasses
+    import importlib
+
+    from darts_lite.core.config import field_help
+    module, name = spec.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    described = field_help(cls)
+    vague = [f.name for f in dataclasses.fields(cls) if len(described.get(f.name, "").split()) < 3]
+    assert not vague, f"{name} fields without a one-line description (a comment ending the line): {vague}"
+
+
+@pytest.mark.parametrize("command", ["search", "train", "dag-search"])
+def test_help_gives_every_option_its_description(command, capsys):
+    from darts_lite.core.config import field_help
+    from darts_lite.core.training import TrainConfig
+    from darts_lite.dag_blocks.config import DAGSearchConfig
+    from darts_lite.darts.config import SearchConfig
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    cls = {"search": SearchConfig, "train": TrainConfig, "dag-search": DAGSearchConfig}[command]
+    for field, description in field_help(cls).items():
+        assert f"--{field.replace('_', '-')}" in text and " ".join(description.split()) in text, field
+
+
+def test_top_level_help_lists_every_command_with_one_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    lines = capsys.readouterr().out.splitlines()
+    for command in ("search", "train", "evaluate", "plot", "demo", "dag-search", "run"):
+        at = next(i for i, line in enumerate(lines) if line.split()[:1] == [command])
+        said = " ".join(lines[at].split()[1:] or lines[at + 1].split())  # argparse puts a long name's help below
+        assert len(said.split()) >= 4, (command, said)

@@ -2,6 +2,7 @@
 
 A configuration is passed in, never read from globals; each field is checked
 when the object is made, so a bad value fails at once with its name and range.
+Every field says what it is in the comment that ends its line (`field_help`).
 Each search keeps its own configuration beside it (`darts.config.SearchConfig`,
 `dag_blocks.config.DAGSearchConfig`, `meta_kernels.config.KernelSearchConfig`);
 they share the JSON round trip and the checks below.
@@ -9,7 +10,10 @@ they share the JSON round trip and the checks below.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import io
 import json
+import tokenize
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -40,6 +44,27 @@ def check_name(cfg) -> None:
     """The run name is a plain directory name: runs/<name>/."""
     if not cfg.name or "/" in cfg.name:
         raise ConfigError(f"{type(cfg).__name__}.name must be a plain directory name, got {cfg.name!r}")
+
+
+def field_help(cls) -> dict[str, str]:
+    """Each field's one-line description: the comment that ends its line in the class body.
+
+    The comment is the one source of a field's help: the command line (`--help`) and the
+    README's option tables read it from here, and a test fails on a field without one.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):  # no source (a frozen build): no help, never an error
+        return {}
+    lines, out = source.splitlines(), {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            code = lines[token.start[0] - 1][:token.start[1]].strip()
+            name = code.split(":")[0].strip()
+            if name in names and name not in out:
+                out[name] = token.string.lstrip("#").strip()
+    return out
 
 
 class Config:

@@ -31,19 +31,19 @@ from .runtime import get_device
 class TrainConfig(Config):
     """Retraining a derived network from scratch (Sec. 3.2 of the paper)."""
 
-    layers: int = 8                  # paper: 20 cells
-    channels: int = 16               # paper: 36 initial channels
-    epochs: int = 10                 # paper: 600
-    batch_size: int = 64             # paper: 96
-    lr: float = 0.025                # SGD, cosine-annealed to lr_min
-    lr_min: float = 0.0
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    drop_path_prob: float = 0.0      # paper: 0.2
-    auxiliary_weight: float = 0.0    # paper: 0.4; 0 disables the auxiliary head
-    grad_clip: float = 5.0
-    seed: int = 0
-    device: str = "auto"
+    layers: int = 8                  # cells of the retrained network (paper: 20)
+    channels: int = 16               # channels of its first cells, doubled at each reduction (paper: 36)
+    epochs: int = 10                 # training epochs on search_train + search_val (paper: 600)
+    batch_size: int = 64             # images per step (paper: 96)
+    lr: float = 0.025                # SGD learning rate, cosine-annealed to lr_min (paper: 0.025)
+    lr_min: float = 0.0              # the learning rate at the last epoch (paper: 0)
+    momentum: float = 0.9            # SGD momentum (paper: 0.9)
+    weight_decay: float = 3e-4       # L2 penalty on the weights (paper: 3e-4)
+    drop_path_prob: float = 0.0      # chance of dropping a cell's path, ramped up over the epochs (paper: 0.2)
+    auxiliary_weight: float = 0.0    # weight of the auxiliary head's loss (paper: 0.4); 0 disables the head
+    grad_clip: float = 5.0           # largest gradient norm; 0 disables clipping (paper: 5)
+    seed: int = 0                    # seeds the weights, the alphas, the data split and the batch order
+    device: str = "auto"             # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
 
     def __post_init__(self):
         check_ranges(self, {"layers": (3, None), "channels": (1, None), "epochs": (1, None),

@@ -11,30 +11,30 @@ class DAGSearchConfig(Config):
     """A search over DAG-wired dense blocks (`search.search_dags`): k blocks of `layers` dense layers."""
 
     name: str = "dag_search"         # run directory: runs/<name>/
-    dataset: str = "digits"
-    image_size: int | None = None    # None: the dataset's default (digits 8x8: 64 inputs)
-    data_root: str | None = None
-    grayscale: bool = True           # average colour channels before flattening
-    layers: int = 4                  # n: layers per block (vertices of each DAG)
+    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
+    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
+    data_root: str | None = None     # where the dataset lives; None: the loader's default
+    grayscale: bool = True           # average the colour channels before flattening the images
+    layers: int = 4                  # n: dense layers per block (vertices of each DAG)
     blocks: int = 6                  # k: blocks searched at once
-    width: int = 64                  # units per layer
+    width: int = 64                  # units per dense layer
     max_skip: int = 0                # longest edge allowed (j - i); 0: no limit
-    aggregation: str = "sum"         # how a layer combines its inputs: "sum" or "mean"
-    rounds: int = 6                  # evaluation phases (weight phase + architecture phase each)
-    weight_steps: int = 30           # weight-phase steps per round
-    arch_steps: int = 10             # architecture-phase steps per round
-    weight_lr: float = 1e-3          # Adam on the shared weights
-    arch_lr: float = 0.05            # Adam on the alphas
-    weight_batch: int = 64
-    arch_batch: int = 64
-    arch_split: str = "val"          # data of the architecture phase: "val" (search_val) or "train" (same as w)
-    sampling: str = "feedback"       # "fixed" k DAGs, "random" resampling, or "feedback" (PBIL update)
-    feedback_lr: float = 0.3         # eta of the PBIL update
+    aggregation: str = "sum"         # how a layer combines its inputs: sum or mean
+    rounds: int = 6                  # evaluation rounds, each a weight phase then an architecture phase
+    weight_steps: int = 30           # Adam steps on the shared weights per round
+    arch_steps: int = 10             # Adam steps on the alphas per round
+    weight_lr: float = 1e-3          # Adam learning rate of the shared weights
+    arch_lr: float = 0.05            # Adam learning rate of the alphas
+    weight_batch: int = 64           # images per weight step
+    arch_batch: int = 64             # images per architecture step
+    arch_split: str = "val"          # data of the architecture phase: val (search_val) or train (the weights' data)
+    sampling: str = "feedback"       # fixed (the same k DAGs), random (resampled) or feedback (resampled, PBIL)
+    feedback_lr: float = 0.3         # eta: how far the PBIL update moves the edge probabilities toward good blocks
     temperature: float = 0.1         # T of softmax(alpha / T) in the feedback weights
     elite: int = 1                   # blocks with the highest alpha kept (with their alpha) at resampling
     p_init: float = 0.5              # initial edge probability of the sampler
-    seed: int = 0
-    device: str = "auto"
+    seed: int = 0                    # seeds the weights, the alphas, the data split and the batch order
+    device: str = "auto"             # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
 
     def __post_init__(self):
         check_ranges(self, {"layers": (2, None), "blocks": (1, None), "width": (1, None), "max_skip": (0, None),

@@ -15,38 +15,38 @@ from .ops import PRIMITIVES, check_primitives
 class SearchConfig(Config):
     """Everything a DARTS search needs (Algorithm 1 and Sec. 3.1.1 of the paper)."""
 
-    name: str = "search"            # run directory: runs/<name>/
-    dataset: str = "digits"          # digits (offline), cifar10, or any registered dataset
-    image_size: int | None = None    # None: the dataset's default
-    data_root: str | None = None     # where datasets live; None: the loader's default
-    layers: int = 5                  # paper: 8 cells
-    channels: int = 8                # paper: 16 initial channels
+    name: str = "search"             # run directory: runs/<name>/
+    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
+    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
+    data_root: str | None = None     # where the dataset lives; None: the loader's default
+    layers: int = 5                  # cells in the supernet (paper: 8); reductions at 1/3 and 2/3 of the depth
+    channels: int = 8                # channels of the first cells, doubled at each reduction (paper: 16)
     nodes: int = 4                   # intermediate nodes per cell (paper: 4)
-    multiplier: int = 4              # nodes concatenated into the cell output
-    stem_multiplier: int = 3
-    primitives: tuple[str, ...] = PRIMITIVES
-    epochs: int = 10                 # paper: 50
-    batch_size: int = 64             # paper: 64
-    w_lr: float = 0.025              # SGD on w, cosine-annealed to w_lr_min
-    w_lr_min: float = 0.001
-    w_momentum: float = 0.9
-    w_weight_decay: float = 3e-4
-    arch_lr: float = 3e-4            # Adam on alpha, betas (0.5, 0.999)
-    arch_travel: float = 0.0         # > 0: arch_lr = arch_travel / alpha steps, the budget rule (`search.arch_lr`)
-    arch_weight_decay: float = 1e-3
-    order: int | str = 1             # 1, 2 (finite differences) or "exact"
-    radius: float = 0.01             # finite-difference radius of eq. 8 (eps = radius / ||v||)
-    grad_clip: float = 5.0           # max norm of grad_w; 0 disables clipping
+    multiplier: int = 4              # last nodes concatenated into the cell output (paper: 4)
+    stem_multiplier: int = 3         # the stem's channels as a multiple of `channels` (paper: 3)
+    primitives: tuple[str, ...] = PRIMITIVES  # candidates on every edge, comma-separated (the paper's 8)
+    epochs: int = 10                 # search epochs over search_train (paper: 50)
+    batch_size: int = 64             # images per step for w and alpha (paper: 64); global under torchrun
+    w_lr: float = 0.025              # SGD learning rate of the weights w, cosine-annealed to w_lr_min (paper: 0.025)
+    w_lr_min: float = 0.001          # the weights' learning rate at the last epoch (paper: 0.001)
+    w_momentum: float = 0.9          # SGD momentum of the weights (paper: 0.9)
+    w_weight_decay: float = 3e-4     # L2 penalty on the weights (paper: 3e-4)
+    arch_lr: float = 3e-4            # Adam learning rate of alpha, betas (0.5, 0.999) (paper: 3e-4); see arch_travel
+    arch_travel: float = 0.0         # > 0: arch_lr = arch_travel / alpha steps (search.arch_lr); 0: off
+    arch_weight_decay: float = 1e-3  # L2 penalty on alpha (paper: 1e-3)
+    order: int | str = 1             # hypergradient: 1 (first order), 2 (finite differences, eq. 8), exact
+    radius: float = 0.01             # finite-difference radius of eq. 8, eps = radius / ||v|| (paper: 0.01)
+    grad_clip: float = 5.0           # largest norm of grad_w; 0 disables clipping (paper: 5)
     early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
-    warmup_epochs: int = 0           # epochs that train w only (softmax mixture), before any alpha step (PC-DARTS)
-    sampling: str = "softmax"        # "softmax" (eq. 2) or "gumbel": one sampled operation per edge (GDAS)
-    tau_max: float = 1.0             # temperature of the mixing (GDAS: 10), annealed linearly per epoch
-    tau_min: float = 1.0             # ... to this at the last epoch (GDAS: 0.1)
-    alpha_init_std: float = 1e-3
-    fast: bool = True                # batched cells (fast_cell): the same function, 1.5x faster on a CPU
-    partial_channels: int = 1        # PC-DARTS K: 1/K of each edge's channels through its candidates
-    seed: int = 0
-    device: str = "auto"
+    warmup_epochs: int = 0           # first epochs that train w only in the softmax mixture, before any alpha step
+    sampling: str = "softmax"        # softmax (all candidates mixed, eq. 2) or gumbel (one per edge, GDAS)
+    tau_max: float = 1.0             # temperature of the mixing at the first epoch, annealed linearly (GDAS: 10)
+    tau_min: float = 1.0             # temperature at the last epoch (GDAS: 0.1)
+    alpha_init_std: float = 1e-3     # standard deviation of the random initial alphas (small: no operation favoured)
+    fast: bool = True                # batched cells (fast_cell): the same function, about 1.5x faster on a CPU
+    partial_channels: int = 1        # PC-DARTS K: 1/K of each edge's channels go through its candidates; 1: off
+    seed: int = 0                    # seeds the weights, the alphas, the data split and the batch order
+    device: str = "auto"             # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
 
     def __post_init__(self):
         try:

@@ -22,16 +22,16 @@ class ExperimentConfig(Config):
     """What `run_experiment` compares, on which data; search and training have their own configs."""
 
     name: str = "hand_gender"        # run directory: runs/<name>/
-    dataset: str = "hands11k"        # "hands11k" (the application), or any registered dataset (tests: digits)
-    aspect: str = "both"             # hands11k: "dorsal", "palmar" or "both"
-    protocol: str = "subject"        # hands11k: "subject" or "official" (per aspect)
-    image_size: int = 32
-    data_root: str | None = None
-    splits: int = 2                  # split seeds: 0 .. splits-1 (mean +- std over them)
-    searches: tuple[str, ...] = ("darts",)   # "darts" (cells) and/or "kernel" (meta-kernels + budget)
-    baselines: tuple[str, ...] = ("mobilenet_v3_small", "resnet18", "random")
-    random_genotypes: int = 2        # random genotypes per split in the "random" baseline
-    random_search_epochs: int = 1    # "random_search": training epochs per candidate (on search_train)
+    dataset: str = "hands11k"        # hands11k (the application) or any registered dataset (tests: digits)
+    aspect: str = "both"             # hands11k: dorsal, palmar or both
+    protocol: str = "subject"        # hands11k: subject (subject-disjoint splits) or official (the paper's, per aspect)
+    image_size: int = 32             # side of the square images in pixels
+    data_root: str | None = None     # where the dataset lives; None: the loader's default
+    splits: int = 2                  # split seeds 0 .. splits-1; results are mean +- std over them
+    searches: tuple[str, ...] = ("darts",)  # darts (cells) and/or kernel (meta-kernels under a budget)
+    baselines: tuple[str, ...] = ("mobilenet_v3_small", "resnet18", "random")  # HAND_MADE nets, random, random_search
+    random_genotypes: int = 2        # random genotypes per split in the random baseline
+    random_search_epochs: int = 1    # random_search: training epochs per candidate (on search_train)
     latency_batch: int = 1           # images per timed forward pass
 
     def __post_init__(self):

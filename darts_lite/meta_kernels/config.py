@@ -11,33 +11,33 @@ class KernelSearchConfig(Config):
     """A kernel-size search with meta-kernels, feedback blocks and resource budgets (`search.search_kernels`)."""
 
     name: str = "kernel_search"      # run directory: runs/<name>/
-    dataset: str = "digits"
-    image_size: int | None = None
-    data_root: str | None = None
-    widths: tuple[int, ...] = (16, 24, 32)   # output channels of the searched layers
-    strides: tuple[int, ...] = (1, 2, 2)
-    kernel_sizes: tuple[int, ...] = (3, 5, 7)
-    stem_channels: int = 16
-    stem_kernel: int = 11            # the depthwise separable first step
-    depthwise: bool = True           # searched layers: depthwise + 1x1 (True) or full convolutions (False)
-    merged: bool = True              # one convolution per meta-kernel (False: one per kernel size)
-    epochs: int = 4
-    batch_size: int = 64
-    w_lr: float = 3e-3               # Adam on the weights
-    arch_lr: float = 1e-2            # Adam on the alphas
-    alpha_init_std: float = 1e-3     # random alpha initialisation (small: no size favoured at the start)
-    latency_weight: float = 0.0      # beta of L = CE + beta * LAT(alpha), LAT in microseconds
-    latency_budget_us: float = 0.0   # budgets (0: none): expected cost kept under them by a penalty,
-    macs_budget: float = 0.0         # and the derived network traded down until it fits
-    params_budget: float = 0.0
+    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
+    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
+    data_root: str | None = None     # where the dataset lives; None: the loader's default
+    widths: tuple[int, ...] = (16, 24, 32)  # output channels of the searched layers, comma-separated
+    strides: tuple[int, ...] = (1, 2, 2)  # stride of each searched layer, comma-separated
+    kernel_sizes: tuple[int, ...] = (3, 5, 7)  # candidate kernel sizes (odd), comma-separated
+    stem_channels: int = 16          # channels of the stem
+    stem_kernel: int = 11            # kernel size of the depthwise separable stem (odd)
+    depthwise: bool = True           # searched layers depthwise + 1x1 (true) or full convolutions (false)
+    merged: bool = True              # one convolution per meta-kernel (true) or one per kernel size (false)
+    epochs: int = 4                  # epochs of the search over search_train
+    batch_size: int = 64             # images per step
+    w_lr: float = 3e-3               # Adam learning rate of the weights
+    arch_lr: float = 1e-2            # Adam learning rate of the alphas
+    alpha_init_std: float = 1e-3     # standard deviation of the random initial alphas (small: no size favoured)
+    latency_weight: float = 0.0      # beta of L = CE + beta * LAT(alpha), LAT in microseconds; 0: off
+    latency_budget_us: float = 0.0   # latency budget: penalised, the result traded down to it; 0: none
+    macs_budget: float = 0.0         # the same budget for multiply-accumulates; 0: none
+    params_budget: float = 0.0       # the same budget for parameters; 0: none
     budget_weight: float = 1.0       # weight of the budget penalty sum_r relu(E[r] / budget_r - 1)
     replicas: int = 1                # feedback blocks: copies trained in parallel (1: no feedback)
-    feedback: bool = True            # blend the copies' meta-kernels (the ablation switches it off)
+    feedback: bool = True            # blend the copies' meta-kernels (false: the ablation)
     feedback_period: int = 1         # steps between blends
     eval_every: int = 10             # steps between search-val accuracy probes (the learning curve)
     eval_samples: int = 256          # search-val images per probe
-    seed: int = 0
-    device: str = "auto"
+    seed: int = 0                    # seeds the weights, the alphas, the data split and the batch order
+    device: str = "auto"             # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
 
     def __post_init__(self):
         for name in ("widths", "strides", "kernel_sizes"):

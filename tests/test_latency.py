@@ -88,7 +88,7 @@ def test_a_table_for_another_input_shape_is_refused_naming_both(table, tmp_path)
     path = table.save(tmp_path / "t.json")
     assert CostTable.load(path, input_shape=SHAPE).input_shape == SHAPE
     other = (SHAPE[0], SHAPE[1], 2 * SHAPE[2], 2 * SHAPE[3])
-    with pytest.raises(ValueError, match=rf"shape \(2, 1, 12, 12\), not \(2, 1, 24, 24\)"):
+    with pytest.raises(ValueError, match=r"shape \(2, 1, 12, 12\), not \(2, 1, 24, 24\)"):
         CostTable.load(path, input_shape=other)
 
 

@@ -225,7 +225,11 @@ def _demo(args) -> int:
                            TrainConfig(**train_cfg, device=args.device))
     print("\nDARTS demo: digits, search -> derive -> retrain -> test\n")
     print(key_value_table(summary))
-    print(f"\nfiles in runs/{args.name}/: genotype.json, alphas.pt, metrics.json, checkpoints, figures/")
+    run_dir = Path("runs") / args.name
+    figures = sorted(p.name for p in (run_dir / "figures").glob("*.png"))
+    print(f"\nresults: {run_dir / 'metrics.json'} (histories, test metrics, decision, this summary), "
+          f"{run_dir / 'genotype.json'}, {run_dir / 'alphas.pt'}")
+    print(f"figures: {run_dir / 'figures'}/ ({len(figures)} PNG files: {', '.join(figures)})")
     return 0
 
 

@@ -147,3 +147,17 @@ def test_top_level_help_lists_every_command_with_one_line(capsys):
         at = next(i for i, line in enumerate(lines) if line.split()[:1] == [command])
         said = " ".join(lines[at].split()[1:] or lines[at + 1].split())  # argparse puts a long name's help below
         assert len(said.split()) >= 4, (command, said)
+
+
+@pytest.mark.slow
+def test_demo_shows_one_progress_bar_per_phase_and_says_where_everything_is(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--fast", "--name", "d", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    bars = {frame.split(":")[0].strip() for frame in captured.err.replace("\r", "\n").splitlines()
+            if "step" in frame and "%|" in frame}
+    assert bars == {"search d", "train"}, bars
+    last = captured.out.strip().splitlines()[-2:]
+    assert last[0].startswith("results: runs/d/metrics.json") and last[1].startswith("figures: runs/d/figures/")
+    named = last[1].split("PNG files: ")[1].rstrip(")").split(", ")
+    assert named and all((tmp_path / "runs" / "d" / "figures" / name).is_file() for name in named)

@@ -330,3 +330,23 @@ def test_loader_drops_unreadable_images(tiny, tmp_path):
     assert sum(len(s) for s in data.splits().values()) == 30  # 32 rows, 1 not downloaded, 1 corrupt
     with pytest.raises(OSError, match="Hand_0000005.jpg"):
         load_hands11k(16, root=tiny, cache_dir=tmp_path, strict=True, verbose=False)
+
+
+def test_every_image_left_out_is_counted_and_named_in_one_report(tiny, tmp_path, capsys):
+    """Listed = kept + left out, each left-out image named under its reason: not on disk, the filters,
+    the protocol, unreadable."""
+    (tiny / "Hands" / "Hand_0000030.jpg").write_bytes(b"not a jpeg")  # one unreadable file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_hands11k(image_size=8, root=tiny, aspect="dorsal", cache_dir=tmp_path / "c", verbose=True)
+    printed = capsys.readouterr().out
+    left = data.left_out
+    kept = sum(len(part) for part in data.records.values())
+    assert kept + sum(len(v) for v in left.values()) == 32  # 8 people x 4 images listed
+    assert left["not on disk (not downloaded)"] == ["Hand_0000001.jpg"]
+    by_filter = left["left out by the filters (aspect=dorsal)"]
+    assert len(by_filter) == 16 and all(name not in by_filter for part in data.records.values()
+                                        for name in (r.image_name for r in part))
+    assert left["unreadable image files"] == ["Hand_0000030.jpg"]
+    assert "left out: 18 image(s)" in printed and "Hand_0000001.jpg" in printed
+    assert "left out: 18 image(s)" in data.summary()

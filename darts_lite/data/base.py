@@ -53,6 +53,7 @@ class DataSplits:
     mean: list[float]  # per channel, computed on search_train only
     std: list[float]
     records: dict[str, list[Any]] | None = None  # per split name, one metadata record per image, in order
+    left_out: dict[str, list[str]] | None = None  # why -> the images the loader left out for that reason
 
     def splits(self) -> dict[str, Split]:
         """The three splits by name, in search_train, search_val, test order."""
@@ -65,7 +66,20 @@ class DataSplits:
         for name, split in self.splits().items():
             counts = torch.bincount(split.y.cpu(), minlength=self.num_classes).tolist()
             lines.append(f"  {name:<12} {len(split):>6} samples, per class {counts}")
+        if self.left_out:
+            lines.append(left_out_report(self.left_out))
         return "\n".join(lines)
+
+
+def left_out_report(left_out: dict[str, list[str]], show: int = 3) -> str:
+    """One report of everything a loader left out: a line per reason, its count and the first names."""
+    total = sum(len(v) for v in left_out.values())
+    lines = [f"  left out: {total} image(s)"]
+    for why, names in left_out.items():
+        if names:
+            more = f", ... ({len(names) - show} more)" if len(names) > show else ""
+            lines.append(f"    {len(names):>6}  {why}: {', '.join(names[:show])}{more}")
+    return "\n".join(lines)
 
 
 # name -> loader(image_size=..., root=..., seed=..., **kwargs) -> DataSplits

@@ -20,7 +20,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..base import DataSplits, Split, check_fractions, check_image_size, normalise, register_dataset
+from ..base import (
+    DataSplits,
+    Split,
+    check_fractions,
+    check_image_size,
+    left_out_report,
+    normalise,
+    register_dataset,
+)
 from .images import load_images
 from .metadata import AGE_GROUPS, HOW_TO_GET, HandRecord, read_metadata
 from .protocols import carve_validation, check_subject_disjoint, official_protocol, subject_split
@@ -105,12 +113,20 @@ def labels(records: Sequence[HandRecord], target: str, classes: Sequence[str]) -
 _STRATIFY = {"gender": "gender", "age": "age_group", "skin_color": "skin_color", "aspect": "gender"}
 
 
-def hands11k_splits(root=None, seed: int = 0, aspect: str | None = None, side: str | None = None,
-                    target: str = "gender", protocol: str = "subject", split_index: int = 0,
-                    fractions: Sequence[float] = (0.6, 0.2, 0.2), exclude_accessories: bool = False,
-                    exclude_nail_polish: bool = False, exclude_irregularities: bool = False,
-                    verbose: bool = True) -> dict[str, list[HandRecord]]:
-    """The records of search_train, search_val and test, subject-disjoint, in HandInfo.csv order.
+def hands11k_splits(*args, **kwargs) -> dict[str, list[HandRecord]]:
+    """The records of search_train, search_val and test (`hands11k_selection` without its report)."""
+    return hands11k_selection(*args, **kwargs)[0]
+
+
+def hands11k_selection(root=None, seed: int = 0, aspect: str | None = None, side: str | None = None,
+                       target: str = "gender", protocol: str = "subject", split_index: int = 0,
+                       fractions: Sequence[float] = (0.6, 0.2, 0.2), exclude_accessories: bool = False,
+                       exclude_nail_polish: bool = False, exclude_irregularities: bool = False,
+                       verbose: bool = True, report: bool = True
+                       ) -> tuple[dict[str, list[HandRecord]], dict[str, list[str]]]:
+    """The records of search_train, search_val and test, subject-disjoint, in HandInfo.csv order,
+    and what was left out: {why: [image names]} (not on disk, by the filters, by the protocol),
+    printed as one report with `verbose` (and `report`).
 
     protocol="subject": a random split by person with `fractions` of the images.
     protocol="official": Afifi's balanced gender protocol for one `aspect`
@@ -121,9 +137,15 @@ def hands11k_splits(root=None, seed: int = 0, aspect: str | None = None, side: s
     _check_choice("protocol", protocol, ("subject", "official"))
     fractions = check_fractions(fractions, 3)
     root = find_root(root)
-    present, _ = scan(root, read_metadata(root / "HandInfo.csv"), verbose)
+    listed = read_metadata(root / "HandInfo.csv")
+    present, _ = scan(root, listed, verbose)
     records = filter_records(present, aspect, side, exclude_accessories, exclude_nail_polish,
                              exclude_irregularities)
+    on_disk, kept = {r.image_name for r in present}, {r.image_name for r in records}
+    left_out = {"not on disk (not downloaded)": [r.image_name for r in listed if r.image_name not in on_disk],
+                "left out by the filters " + _filters(aspect, side, exclude_accessories, exclude_nail_polish,
+                                                      exclude_irregularities):
+                [r.image_name for r in present if r.image_name not in kept]}
     found = sorted({_target_value(r, target) for r in records})
     if len(found) < 2:
         raise ValueError(f"target {target!r} needs at least 2 classes, but the {len(records)} images left by "
@@ -140,7 +162,20 @@ def hands11k_splits(root=None, seed: int = 0, aspect: str | None = None, side: s
         parts = (*carve_validation(records, official["train"], val_fraction, seed), official["test"])
     splits = {name: [records[i] for i in idx] for name, idx in zip(("search_train", "search_val", "test"), parts)}
     check_subject_disjoint(splits)
-    return splits
+    used = {r.image_name for part in splits.values() for r in part}
+    left_out[f"left out by the {protocol} protocol (balancing)"] = [r.image_name for r in records
+                                                                   if r.image_name not in used]
+    if verbose and report and any(left_out.values()):
+        print(left_out_report(left_out))
+    return splits, left_out
+
+
+def _filters(aspect, side, no_accessories, no_nail_polish, no_irregularities) -> str:
+    """The filters in force, in words: (aspect=dorsal, no accessories) or (none)."""
+    on = [f"aspect={aspect}" if aspect else "", f"side={side}" if side else "",
+          "no accessories" if no_accessories else "", "no nail polish" if no_nail_polish else "",
+          "no irregularities" if no_irregularities else ""]
+    return "(" + (", ".join(w for w in on if w) or "none") + ")"
 
 
 @register_dataset("hands11k")
@@ -162,13 +197,17 @@ def load_hands11k(image_size: int = 64, root=None, seed: int = 0, aspect: str | 
     _check_choice("aspect_ratio", aspect_ratio, ("square", "4:3"))
     hw = (image_size, image_size if aspect_ratio == "square" else round(image_size * 4 / 3))
     root = find_root(root)
-    splits = hands11k_splits(root, seed, aspect, side, target, protocol, split_index, fractions,
-                             exclude_accessories, exclude_nail_polish, exclude_irregularities, verbose)
+    splits, left_out = hands11k_selection(root, seed, aspect, side, target, protocol, split_index, fractions,
+                                          exclude_accessories, exclude_nail_polish, exclude_irregularities,
+                                          verbose, report=False)
     records = [r for part in splits.values() for r in part]
     classes = target_classes(records, target)
     # One call for all splits: one cache file, shared by every seed and protocol.
     images, bad = load_images([root / "Hands" / r.image_name for r in records], hw, grayscale, cache_dir, strict)
     bad_names = {Path(b).name for b in bad}
+    left_out["unreadable image files"] = sorted(bad_names)
+    if verbose and any(left_out.values()):
+        print(left_out_report(left_out))
     kept = {name: [r for r in part if r.image_name not in bad_names] for name, part in splits.items()}
     sizes = [len(part) for part in kept.values()]
     if min(sizes) == 0:
@@ -180,5 +219,5 @@ def load_hands11k(image_size: int = 64, root=None, seed: int = 0, aspect: str | 
         name="hands11k",
         search_train=Split(X_tr, y_tr), search_val=Split(X_va, y_va), test=Split(X_te, y_te),
         num_classes=len(classes), in_channels=images.shape[1], image_size=image_size,
-        classes=classes, mean=mean, std=std, records=kept,
+        classes=classes, mean=mean, std=std, records=kept, left_out=left_out,
     )

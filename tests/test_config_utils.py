@@ -198,3 +198,15 @@ def test_schedules_are_valid_and_named():
 def test_tau_is_annealed_linearly_over_the_epochs():
     config = SearchConfig(epochs=5, tau_max=10.0, tau_min=0.1)
     assert [config.tau(e) for e in range(5)] == pytest.approx([10.0, 7.525, 5.05, 2.575, 0.1])
+
+
+def test_explain_lists_the_changed_settings_with_their_descriptions():
+    from darts_lite.core.config import field_help
+    from darts_lite.darts.config import SearchConfig
+    assert SearchConfig().explain() == "SearchConfig: the defaults"
+    lines = SearchConfig(layers=4, primitives=("none", "skip_connect")).explain().splitlines()
+    assert lines[0] == "SearchConfig:" and lines[1].split()[:4] == ["field", "value", "what", "it"]
+    assert [line.split()[0] for line in lines[2:]] == ["layers", "primitives"]
+    assert lines[2].split()[1] == "4" and lines[2].endswith(field_help(SearchConfig)["layers"])
+    assert "none,skip_connect" in lines[3]
+    assert len(SearchConfig().explain(all_fields=True).splitlines()) == 2 + len(field_help(SearchConfig))

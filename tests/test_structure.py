@@ -184,3 +184,12 @@ def test_notebooks_import_only_public_names(path):
 def test_modules_stay_short():
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines (split them by concept): {long}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_show_their_settings_with_the_fields_own_descriptions(path):
+    """Where a notebook builds a config it prints `explain()`: each setting with the one description of its field."""
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    builds = any(f" = {cls}(" in code for cls in ("SearchConfig", "DAGSearchConfig", "KernelSearchConfig",
+                                                   "ExperimentConfig"))
+    assert not builds or ".explain()" in code, f"{path.name} builds a config but never shows explain()"

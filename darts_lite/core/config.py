@@ -17,6 +17,8 @@ import tokenize
 from pathlib import Path
 from typing import Any, Iterable
 
+from .tables import text_table
+
 
 class ConfigError(ValueError):
     """A configuration value out of its range."""
@@ -101,3 +103,17 @@ class Config:
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    def explain(self, all_fields: bool = False) -> str:
+        """The settings that differ from the defaults (or all of them), each with what it is (`field_help`)."""
+        default, described = type(self)(), field_help(type(self))
+        rows = [{"field": f.name, "value": _shown(getattr(self, f.name)), "what it is": described.get(f.name, "")}
+                for f in dataclasses.fields(self) if all_fields or getattr(self, f.name) != getattr(default, f.name)]
+        if not rows:
+            return f"{type(self).__name__}: the defaults"
+        return f"{type(self).__name__}:\n" + text_table(rows, [("field", "field"), ("value", "value"),
+                                                              ("what it is", lambda r: r["what it is"])], left=3)
+
+
+def _shown(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)

@@ -6,7 +6,7 @@ A table is a list of row dicts and its columns, each column a header and what to
   `"params:,"`); a missing value or None shows as "n/a";
 * a function of the row, for a cell made of several values (`lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}"`).
 
-`text_table` aligns the columns for a terminal or a notebook (the first left, the others right),
+`text_table` aligns the columns for a terminal or a notebook (names left, numbers right),
 `markdown_table` writes GitHub Markdown, `write_csv` keeps the raw values, and `key_value_table`
 prints one summary dict as two columns.
 """
@@ -34,15 +34,16 @@ def _cells(rows: Sequence[dict], columns: Sequence[Column]) -> tuple[list[str], 
     return [header for header, _ in columns], [[cell(row, what) for _, what in columns] for row in rows]
 
 
-def text_table(rows: Sequence[dict], columns: Sequence[Column], gap: int = 2) -> str:
-    """Aligned plain text: a header line, then one line per row."""
+def text_table(rows: Sequence[dict], columns: Sequence[Column], gap: int = 2, left: int = 1) -> str:
+    """Aligned plain text: a header line, then one line per row; the first `left` columns aligned left
+    (names, words), the others right (numbers)."""
     headers, body = _cells(rows, columns)
     widths = [max(len(line[c]) for line in [headers, *body]) for c in range(len(headers))]
     pad = " " * gap
 
     def line(values: list[str]) -> str:
-        first, *rest = values
-        return (first.ljust(widths[0]) + "".join(pad + v.rjust(w) for v, w in zip(rest, widths[1:]))).rstrip()
+        return pad.join(v.ljust(w) if c < left else v.rjust(w)
+                        for c, (v, w) in enumerate(zip(values, widths))).rstrip()
 
     return "\n".join(line(values) for values in [headers, *body])
 

@@ -17,7 +17,7 @@ from darts_lite.data.hands11k.dataset import (
     HandRecord,
     filter_records,
     find_root,
-    hands11k_splits,
+    hands11k_selection,
     labels,
     load_hands11k,
     read_metadata,
@@ -160,9 +160,10 @@ def test_real_loader_four_three_grayscale_and_official(mini_cache):
     assert torch.bincount(official.test.y).tolist() == [66, 66]
     assert len(official.search_train) + len(official.search_val) == 2 * 132
     with pytest.warns(UserWarning, match="scaled down"):
-        records = hands11k_splits(MINI, protocol="official", aspect="palmar", verbose=False)
+        records, left_out = hands11k_selection(MINI, protocol="official", aspect="palmar", verbose=False)
     check_subject_disjoint(records)
     assert [len(v) for v in records.values()] == [len(s) for s in official.splits().values()]
+    assert left_out == {k: v for k, v in official.left_out.items() if k != "unreadable image files"}
 
 
 # ---------------------------------------------------------------- tiny files in tmp_path

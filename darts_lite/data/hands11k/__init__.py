@@ -5,7 +5,7 @@ notebook 01, which takes the data apart: `read_metadata` / `scan` / `filter_reco
 which of its images are on disk), `load_images` (decoded, resized, cached), `subject_split` and
 `official_protocol` (subject-disjoint splits), `download_hands11k`.
 """
-from .dataset import filter_records, find_root, hands11k_splits, load_hands11k, scan
+from .dataset import filter_records, find_root, hands11k_selection, load_hands11k, scan
 from .download import download_hands11k
 from .images import load_images, train_transforms
 from .metadata import HandRecord, MetadataWarning, read_metadata
@@ -13,6 +13,6 @@ from .protocols import check_subject_disjoint, official_protocol, subject_split
 
 __all__ = [
     "HandRecord", "MetadataWarning", "check_subject_disjoint", "download_hands11k", "filter_records", "find_root",
-    "hands11k_splits", "load_hands11k", "load_images", "official_protocol", "read_metadata", "scan", "subject_split",
+    "hands11k_selection", "load_hands11k", "load_images", "official_protocol", "read_metadata", "scan", "subject_split",
     "train_transforms",
 ]

@@ -113,11 +113,6 @@ def labels(records: Sequence[HandRecord], target: str, classes: Sequence[str]) -
 _STRATIFY = {"gender": "gender", "age": "age_group", "skin_color": "skin_color", "aspect": "gender"}
 
 
-def hands11k_splits(*args, **kwargs) -> dict[str, list[HandRecord]]:
-    """The records of search_train, search_val and test (`hands11k_selection` without its report)."""
-    return hands11k_selection(*args, **kwargs)[0]
-
-
 def hands11k_selection(root=None, seed: int = 0, aspect: str | None = None, side: str | None = None,
                        target: str = "gender", protocol: str = "subject", split_index: int = 0,
                        fractions: Sequence[float] = (0.6, 0.2, 0.2), exclude_accessories: bool = False,
@@ -190,7 +185,7 @@ def load_hands11k(image_size: int = 64, root=None, seed: int = 0, aspect: str | 
     `image_size` is the height: aspect_ratio="square" gives image_size x
     image_size (the 4:3 photo squeezed), "4:3" keeps the shape with width
     round(4/3 * image_size), e.g. 48 -> 48x64. The per-image records of each
-    split come from `hands11k_splits` with the same arguments (minus images
+    split come from `hands11k_selection` with the same arguments (minus images
     that could not be read, which are skipped with a warning).
     """
     check_image_size(image_size)

@@ -38,6 +38,13 @@ def test_windows_1252_is_read_and_said(tmp_path, published):
         assert read_metadata(write(tmp_path, rows, HEADER + ",note", encoding="cp1252")) == published
 
 
+def test_bytes_of_no_known_encoding_are_a_clear_error(tmp_path):
+    path = write(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b'"fair"', b'"f\x81ir"'))  # 0x81: undefined in Windows-1252
+    with pytest.raises(ValueError, match="no encoding we know.*save it again as UTF-8"):
+        read_metadata(path)
+
+
 @pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"])
 def test_line_endings_read_the_same_records(tmp_path, published, newline):
     assert read_metadata(write(tmp_path, newline=newline)) == published

@@ -73,7 +73,12 @@ def decode(raw: bytes, path: Path) -> tuple[str, str]:
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="strict"), "cp1252"
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is in no encoding we know (not UTF-8, UTF-16 with a byte-order mark or "
+                         f"Windows-1252: {err}); save it again as UTF-8 CSV") from None
 
 
 def _category(value: str, column: str, line: int, path: Path) -> str:

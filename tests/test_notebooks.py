@@ -1,4 +1,8 @@
-"""Every notebook: clean when committed, with a parameters cell, and executed by papermill.
+"""Every notebook: committed executed and current, with a parameters cell, and executed by papermill.
+
+`make notebooks` (tools/notebooks.py) executes the notebooks in place at their
+defaults and records a hash of their code cells; the tests here fail when a code
+cell changed since, or an error, a machine path or too many megabytes is committed.
 
 Papermill runs each `notebooks/NN_slug.ipynb` top to bottom with the small
 parameters of `SMALL` (nothing else in the notebook is changed), then the
@@ -6,8 +10,10 @@ recorded results are checked loosely. Cells tagged `keep_output` keep their
 committed output, which nbval compares with a fresh run of the notebook at its
 default parameters.
 """
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +23,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def load_tool(name: str):
+    """A script of tools/ (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"tools_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+notebooks_tool = load_tool("notebooks")
+code_hash, GUARD_TAG = notebooks_tool.code_hash, notebooks_tool.GUARD_TAG
 
 # Small parameters for CI, per notebook (papermill injects them after the `parameters` cell).
 SMALL = {
@@ -58,24 +76,79 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_is_stripped_and_has_a_parameters_cell(path):
+def test_notebook_has_the_course_structure(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     params = [i for i, c in enumerate(nb.cells) if "parameters" in _tags(c)]
     assert len(params) == 1, f"{path.name}: needs exactly one cell tagged 'parameters', found {len(params)}"
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or "keep_output" in _tags(cell):
-            continue
-        assert not cell.outputs and cell.execution_count is None, (
-            f"{path.name} cell {i} carries outputs; strip them (nbstripout) or tag the cell keep_output")
-    for i, cell in enumerate(nb.cells):
         if "keep_output" in _tags(cell):
             assert "nbval-check-output" in _tags(cell), f"{path.name} cell {i}: keep_output needs nbval-check-output"
-            assert cell.outputs, f"{path.name} cell {i} is tagged keep_output but has no committed output to check"
     assert "Colab" in nb.cells[1].source, f"{path.name}: the second cell must hold the Colab badge"
+    guards = [c for c in nb.cells if GUARD_TAG in _tags(c)]
+    assert len(guards) == 1, f"{path.name}: needs one install guard (a code cell tagged {GUARD_TAG!r})"
     assert any("## Summary" in c.source for c in nb.cells), f"{path.name}: no '## Summary' section"
     assert any("## Exercises" in c.source for c in nb.cells), f"{path.name}: no '## Exercises' section"
-    assert "/root/" not in path.read_text() and "/home/" not in path.read_text(), "machine path committed"
+
+
+# Committed executed (`make notebooks`): current, without errors, paths or bloat.
+MAX_BYTES = 3_000_000  # figures at screen dpi keep each notebook well under this
+MACHINE_PATH = re.compile(r"(/home/|/root/|/Users/|/tmp/|/var/folders/|/private/|/mnt/|/opt/|/usr/|"
+                          r"/content/|[A-Za-z]:\\\\?(Users|Documents and Settings)\\)")
+
+
+def _output_texts(nb):
+    """(cell index, text) of every textual output: streams, tracebacks, text/* data."""
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                yield i, output["text"]
+            for line in output.get("traceback", []):
+                yield i, line
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/"):
+                    yield i, value if isinstance(value, str) else "".join(value)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_committed_executed_from_its_current_code(path):
+    nb = nbformat.read(path, as_version=4)
+    record = nb.metadata.get("darts_lite")
+    fix = f"run `make notebooks NB={path.stem[:2]}` and commit the result"
+    assert record, f"{path.name} has no metadata.darts_lite: it was not executed by `make notebooks`; {fix}"
+    assert record["code_sha256"] == code_hash(nb), f"{path.name}: code cells changed since it was executed; {fix}"
+    assert record["parameters"] == notebooks_tool.parameters(nb), f"{path.name}: not executed at its defaults; {fix}"
+    code = [c for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in _tags(c)]
+    counts = [c.execution_count for c in code]
+    assert counts == sorted(counts) and None not in counts, f"{path.name}: cells not executed in order: {counts}"
+    assert any(c.outputs for c in code), f"{path.name}: no code cell has an output"
+    guard = next(c for c in nb.cells if GUARD_TAG in _tags(c))
+    assert not guard.outputs, f"{path.name}: the install guard printed something where darts_lite is installed"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_error_no_machine_path_and_a_bounded_size(path):
+    nb = nbformat.read(path, as_version=4)
+    errors = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors += [i for i, text in _output_texts(nb) if "Traceback (most recent call last)" in text]
+    assert not errors, f"{path.name}: error output committed in cell(s) {errors}"
+    paths = [(i, m.group(0), text[max(0, m.start() - 40):m.end() + 40]) for i, text in _output_texts(nb)
+             for m in [MACHINE_PATH.search(text)] if m]
+    assert not paths, f"{path.name}: machine paths in outputs (cell, path, context): {paths[:3]}"
+    metadata = json.dumps(nb.metadata) + json.dumps([c.metadata for c in nb.cells])
+    assert not MACHINE_PATH.search(metadata), f"{path.name}: machine path in metadata"
+    for personal in {str(Path.home()), str(ROOT)} - {"/"}:
+        assert personal not in path.read_text(), f"{path.name}: {personal!r} committed"
+    size = path.stat().st_size
+    assert size <= MAX_BYTES, (f"{path.name} is {size / 1e6:.1f} MB (bound {MAX_BYTES / 1e6:.0f} MB): show "
+                               "figures at screen dpi and print less")
+
+
+def test_machine_path_pattern_finds_what_it_must():
+    for text in ["/home/ana/x.py", "C:\\Users\\ana\\x", "/tmp/ipykernel_1/2.py", "/root/.cache", "/Users/bo/a"]:
+        assert MACHINE_PATH.search(text), text
+    for text in ["darts_lite/core/loop.py:12", "$HANDS11K_ROOT/Hands", "runs/05_meta", "1/2 done", "<cell>:2"]:
+        assert not MACHINE_PATH.search(text), text
 
 
 def _results(nb) -> dict:
@@ -179,3 +252,61 @@ def test_kept_outputs_reproduce_with_nbval(path, tmp_path):
                            "--nbval-current-env", str(path)], cwd=tmp_path, env=env, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_code_hash_sees_code_cells_only_and_every_change_in_them():
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    before = code_hash(nb)
+    for cell in nb.cells:
+        cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
+        if cell.cell_type == "markdown":
+            cell.source += " (edited prose)"
+    assert code_hash(nb) == before  # outputs and prose are not code
+    code = [c for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in _tags(c)]
+    code[-1].source += " "
+    assert code_hash(nb) != before
+    code[-1].source = code[-1].source[:-1]
+    code[0], code[1] = code[1], code[0]  # same cells, another order
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or GUARD_TAG in _tags(c)] + code
+    assert code_hash(nb) != before
+
+
+def test_scrub_leaves_no_machine_path(tmp_path):
+    repo, data = tmp_path / "repo", tmp_path / "data" / "hands"
+    text = (f"{repo}/darts_lite/core/loop.py:3: UserWarning\nsaved to {repo}\ndata folder: {data}/Hands\n"
+            f"/tmp/ipykernel_4242/123456.py:2: RuntimeWarning\n{Path.home()}/.cache/torch")
+    clean = notebooks_tool.scrub(text, {str(repo) + "/": "", str(repo): ".", str(data): "$HANDS11K_ROOT",
+                                        str(Path.home()): "~"})
+    assert not MACHINE_PATH.search(clean) and str(tmp_path) not in clean, clean
+    assert "darts_lite/core/loop.py:3" in clean and "$HANDS11K_ROOT/Hands" in clean and "<cell>:2" in clean
+
+
+def _tiny_notebook(path: Path, body: str) -> None:
+    cells = [nbformat.v4.new_code_cell("N = 3  # a knob", metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell(body)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), path)
+
+
+@pytest.mark.slow
+def test_execute_writes_outputs_and_the_record_back_and_leaves_a_failing_notebook_alone(tmp_path):
+    repo = tmp_path / "repo"
+    path = repo / "notebooks" / "98_tiny.ipynb"
+    _tiny_notebook(path, "import os, warnings\nprint(os.getcwd(), N * 2)\nwarnings.warn('look')")
+    record = notebooks_tool.execute(path, repo)
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["darts_lite"] == record and record["parameters"] == {"N": "3"}
+    assert record["code_sha256"] == code_hash(nb)
+    text = "".join(t for _, t in _output_texts(nb))
+    assert "build/notebooks/98_tiny 6" in text and "<cell>:3: UserWarning: look" in text, text
+    assert "papermill" not in nb.metadata and not any("papermill" in c.metadata for c in nb.cells)
+    assert str(tmp_path) not in path.read_text(), path.read_text()
+    assert "DARTS_LITE_FIGURES" not in os.environ or os.environ["DARTS_LITE_FIGURES"] != str(repo / "figures")
+
+    failing = repo / "notebooks" / "99_fails.ipynb"
+    _tiny_notebook(failing, "raise ValueError('on purpose')")
+    before = failing.read_text()
+    with pytest.raises(SystemExit, match="raised ValueError.*unchanged"):
+        notebooks_tool.execute(failing, repo)
+    assert failing.read_text() == before

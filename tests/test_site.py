@@ -1,0 +1,140 @@
+"""The HTML book (`make site`): it builds offline, every page and image it links exists, a browser shows them.
+
+The book is built once per session into a temporary folder by the same function
+`make site` calls (tools/site.py). Headless Chromium (installed by `make test` as
+Graphviz is, skipped with the fix where it is missing) opens the README page and a
+notebook page and reports each image's natural width once decoded.
+"""
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+from test_docs import _readme_images
+from test_notebooks import NOTEBOOKS, load_tool
+
+pytestmark = pytest.mark.slow
+site_tool = load_tool("site")
+
+
+class _Links(HTMLParser):
+    """Every local href/src of a page (external addresses, anchors and data URIs left out), its images."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.images, self.img_tags = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.img_tags += tag == "img"  # every image, embedded (data: URIs) ones too
+        for key in ("href", "src"):
+            value = attrs.get(key)
+            if not value or urlsplit(value).scheme or value.startswith(("#", "//")):
+                continue
+            self.links.append(value)
+            if tag == "img":
+                self.images.append(value)
+
+
+def _parse(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book") / "site"
+    site_tool.build(out)
+    return out
+
+
+def _page(site: Path, stem: str) -> Path:
+    return site / "notebooks" / f"{stem}.html"
+
+
+def test_every_page_of_the_book_exists_with_a_table_of_contents(site):
+    readme = site / "README.html"
+    assert readme.is_file() and (site / "index.html").is_file()
+    toc = {Path(unquote(urlsplit(link).path)).name for link in _parse(readme).links}
+    for path in NOTEBOOKS:
+        assert _page(site, path.stem).is_file(), f"no page for {path.name}"
+        assert f"{path.stem}.html" in toc, f"{path.stem} missing from the table of contents"
+
+
+def test_every_local_link_and_image_of_every_page_exists(site):
+    pages = [p for p in sorted(site.rglob("*.html")) if "_static" not in p.parts]  # _static: theme templates
+    assert len(pages) > len(NOTEBOOKS)
+    broken = []
+    for page in pages:
+        for link in _parse(page).links:
+            target = (page.parent / unquote(urlsplit(link).path)).resolve()
+            if urlsplit(link).path and not target.exists():
+                broken.append((page.relative_to(site).as_posix(), link))
+    assert not broken, f"{len(broken)} broken links, first: {broken[:5]}"
+
+
+def test_every_page_links_previous_and_next_in_reading_order(site):
+    order = ["README"] + [f"notebooks/{p.stem}" for p in NOTEBOOKS]
+    for i, name in enumerate(order[1:], start=1):
+        text = (site / f"{name}.html").read_text(encoding="utf-8")
+        links = re.findall(r'class="(?:left|right)-(?:prev|next)"[^>]*href="([^"]+)"|'
+                           r'href="([^"]+)"[^>]*class="(?:left|right)-(?:prev|next)"', text)
+        targets = {Path(a or b).with_suffix("").name for a, b in links}
+        assert Path(order[i - 1]).name in targets, f"{name}: no link back to {order[i - 1]}"
+        if i + 1 < len(order):
+            assert Path(order[i + 1]).name in targets, f"{name}: no link on to {order[i + 1]}"
+
+
+def test_every_figure_is_in_the_book(site):
+    """The README page shows the README's figures; each notebook page one image per image output."""
+    assert len(_parse(site / "README.html").images) == len(_readme_images())
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        pngs = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+        assert len(_parse(_page(site, path.stem)).images) >= pngs, f"{path.stem}: figures missing from its page"
+
+
+# Appended to a copy of a page: once loaded, every image decoded, their sizes go into the DOM.
+PROBE = """<script>
+window.addEventListener("load", async () => {
+  const images = Array.from(document.images);
+  images.forEach(image => { image.loading = "eager"; });
+  await Promise.all(images.map(image => image.decode().catch(() => null)));
+  document.body.setAttribute("data-probe", JSON.stringify(
+      images.map(image => ({src: image.getAttribute("src"), width: image.naturalWidth}))));
+});
+</script>"""
+
+
+def _chromium() -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if not browser:
+        pytest.skip("headless Chromium not found: `make chromium` (apt-get install chromium) installs it")
+    return browser
+
+
+def _images_in_browser(browser: str, page: Path) -> list[dict]:
+    probe = page.with_name(f"probe-{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--allow-file-access-from-files", "--virtual-time-budget=20000", "--dump-dom",
+                           probe.as_uri()], capture_output=True, text=True, timeout=180)
+    match = re.search(r'data-probe="([^"]*)"', proc.stdout)
+    assert match, f"Chromium did not run the probe on {page.name}: {proc.stderr[-1500:]}"
+    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+@pytest.mark.parametrize("stem", ["README", "notebooks/07_hand_gender_search"])
+def test_a_browser_shows_every_image_decoded(site, stem):
+    browser = _chromium()
+    page = site / f"{stem}.html"
+    images = _images_in_browser(browser, page)
+    assert len(images) == len(_parse(page).images) == _parse(page).img_tags > 0  # all local: offline
+    blank = [image["src"] for image in images if image["width"] == 0]
+    assert not blank, f"{page.name}: images not decoded in Chromium: {blank}"

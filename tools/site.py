@@ -1,0 +1,102 @@
+"""Render the README and the executed notebooks into a static HTML book, offline.
+
+    python tools/site.py [OUT]     # `make site`; OUT defaults to build/site, open OUT/index.html
+
+Jupyter Book 1.x (Sphinx with MyST-NB) builds the book from a staging folder,
+build/site-src: README.md is the first page, the notebooks follow in their order
+(a table of contents in the sidebar, previous/next links at the foot of each page),
+and figures/ holds the README's images. The notebooks are not executed: the book
+shows their committed outputs (`make notebooks` refreshes them). Nothing is fetched
+while building; a reader offline sees every page and figure (the formulas, typeset
+by MathJax from its CDN, stay as TeX source).
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    """The course notebooks, in reading order."""
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _config(root: Path) -> str:
+    meta = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    # JSON is YAML: the two files are written without a YAML library.
+    return json.dumps({
+        "title": f"{meta['name']} {meta['version']}",
+        "author": "the darts-lite authors",
+        "copyright": "",
+        "only_build_toc_files": True,
+        "execute": {"execute_notebooks": "off"},
+        "html": {"use_repository_button": False, "home_page_in_navbar": True},
+        "sphinx": {"config": {"html_show_copyright": False, "html_last_updated_fmt": None,
+                              "myst_heading_anchors": 3}},  # the README's links to its own sections
+    }, indent=2)
+
+
+def _toc(root: Path) -> str:
+    return json.dumps({
+        "format": "jb-book",
+        "root": "README",
+        "chapters": [{"file": f"notebooks/{path.stem}"} for path in notebooks(root)],
+    }, indent=2)
+
+
+def stage(source: Path, root: Path = ROOT) -> Path:
+    """Copy the book's sources (README, notebooks, figures) and its two config files into `source`."""
+    shutil.rmtree(source, ignore_errors=True)
+    (source / "notebooks").mkdir(parents=True)
+    shutil.copy2(root / "README.md", source / "README.md")
+    for path in notebooks(root):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:  # the badge image lives on Colab's server: a text link reads offline too
+            if cell.cell_type == "markdown":
+                cell.source = BADGE.sub(r"[Open in Colab](\1)", cell.source)
+        nbformat.write(nb, source / "notebooks" / path.name)
+    shutil.copytree(root / "figures", source / "figures", ignore=shutil.ignore_patterns("README.md"))
+    (source / "_config.yml").write_text(_config(root))
+    (source / "_toc.yml").write_text(_toc(root))
+    return source
+
+
+def build(out: Path, root: Path = ROOT, quiet: bool = True) -> Path:
+    """Build the book into `out` (replaced); the path of its index.html. Raises on any Sphinx warning."""
+    source = stage(out.parent / (out.name + "-src"), root)
+    jupyter_book = ["-c", "from jupyter_book.cli.main import main; main()"]  # its console script, by this Python
+    command = [sys.executable, *jupyter_book, "build", str(source), "--builder", "html",
+               "--warningiserror", "--keep-going"] + (["--quiet"] if quiet else [])
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-3000:]}")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.move(source / "_build" / "html", out)
+    shutil.rmtree(source / "_build", ignore_errors=True)
+    return out / "index.html"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0]) if argv else ROOT / "build" / "site"
+    index = build(out.resolve(), quiet=False)
+    print(f"the book: {index}")
+
+
+if __name__ == "__main__":
+    main()

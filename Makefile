@@ -24,29 +24,25 @@ install: $(PY)
 install-test: $(PY)
 	$(PIP) install -q -e ".[test,notebooks,site]"
 
+# $(call found_or_apt,COMMAND,PACKAGE,WITHOUT IT,HOW TO INSTALL): say COMMAND is there, else install the
+# Debian PACKAGE with apt-get when root, else say what goes missing without it and how to install it.
+define found_or_apt
+	@if command -v $(1) >/dev/null 2>&1; then \
+	  echo "$(2): $(1) found"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && apt-get install -y -qq $(2) >/dev/null) || echo "$(2): install failed; $(3)"; \
+	else \
+	  echo "$(2): '$(1)' not found; $(3). Install it with: $(4)"; \
+	fi
+endef
+
 # The `dot` program renders the cell drawings; without it darts_lite falls back to matplotlib.
 graphviz:
-	@if command -v dot >/dev/null 2>&1; then \
-	  echo "graphviz: dot found"; \
-	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
-	    || echo "graphviz: install failed; cell drawings will use the matplotlib fallback"; \
-	else \
-	  echo "graphviz: 'dot' not found; cell drawings use the matplotlib fallback."; \
-	  echo "  install it with: sudo apt-get install graphviz | conda install graphviz | brew install graphviz"; \
-	fi
+	$(call found_or_apt,dot,graphviz,cell drawings use the matplotlib fallback,sudo apt-get install graphviz | conda install graphviz | brew install graphviz)
 
 # Headless Chromium, for the test that opens the HTML book as a reader would.
 chromium:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
-	  echo "chromium: found"; \
-	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
-	    || echo "chromium: install failed; the browser test of the HTML book will be skipped"; \
-	else \
-	  echo "chromium: not found; the browser test of the HTML book will be skipped."; \
-	  echo "  install it with: sudo apt-get install chromium"; \
-	fi
+	$(call found_or_apt,chromium,chromium,the browser test of the HTML book is skipped,sudo apt-get install chromium)
 
 demo: install graphviz
 	$(PY) -m darts_lite demo

@@ -224,7 +224,10 @@ def main(argv: list[str] | None = None) -> None:
         changed = links(_select([]))
         print(f"{len(changed)} notebook(s) updated" + "".join(f"\n  {p.name}" for p in changed))
         return
-    for path in _select(args.names):
+    paths = _select(args.names)
+    for path in paths:  # before the first half hour is spent: does every notebook have its data?
+        _hands_root(path.stem)
+    for path in paths:
         print(f"executing {path.name} ...", flush=True)
         record = execute(path)
         print(f"  {record['ran_on']['seconds']} s, code {record['code_sha256'][:12]}", flush=True)

@@ -210,3 +210,42 @@ def test_explain_lists_the_changed_settings_with_their_descriptions():
     assert lines[2].split()[1] == "4" and lines[2].endswith(field_help(SearchConfig)["layers"])
     assert "none,skip_connect" in lines[3]
     assert len(SearchConfig().explain(all_fields=True).splitlines()) == 2 + len(field_help(SearchConfig))
+
+
+def test_every_search_config_opens_with_the_run_name_and_data_once():
+    """The three searches share BaseSearchConfig: same four fields first, one description each, own name."""
+    import dataclasses
+
+    from darts_lite.core.config import BaseSearchConfig, field_help
+    from darts_lite.dag_blocks import DAGSearchConfig
+    from darts_lite.meta_kernels import KernelSearchConfig
+
+    base = [f.name for f in dataclasses.fields(BaseSearchConfig)]
+    names = set()
+    for cls in (SearchConfig, DAGSearchConfig, KernelSearchConfig):
+        assert issubclass(cls, BaseSearchConfig)
+        assert [f.name for f in dataclasses.fields(cls)][:len(base)] == base
+        described = field_help(cls)
+        assert set(described) == {f.name for f in dataclasses.fields(cls)}  # the base's fields too
+        assert described["data_root"] == field_help(BaseSearchConfig)["data_root"]
+        names.add(cls().name)
+        with pytest.raises(ConfigError, match="plain directory name"):
+            cls(name="a/b")  # the base's check runs for every search
+    assert len(names) == 3  # each search keeps its own default run name
+
+
+def test_field_help_takes_a_redeclared_field_s_description_from_the_subclass_first():
+    import dataclasses
+
+    from darts_lite.core.config import BaseSearchConfig, field_help
+
+    @dataclasses.dataclass
+    class Mine(BaseSearchConfig):
+        name: str = "mine"
+        dataset: str = "cifar10"         # my own words for the dataset
+        extra: int = 1                   # something of mine
+
+    described = field_help(Mine)
+    assert described["name"] == field_help(BaseSearchConfig)["name"]  # no comment here: the base's
+    assert described["dataset"] == "my own words for the dataset"
+    assert described["extra"] == "something of mine"

@@ -10,7 +10,7 @@
   `stats` (mean +- std, Spearman, MAPE);
 * reading results: `decision` (did a search choose?), `tables`, `figures`.
 """
-from .config import Config, ConfigError, check_choices, check_name, check_ranges
+from .config import BaseSearchConfig, Config, ConfigError, check_choices, check_name, check_ranges
 from .cost import count_macs, count_parameters, memory_estimate
 from .decision import DECIDED, UndecidedSearchWarning, choice_decision, describe, warn_if_undecided
 from .figures import figures_dir, has_dot, savefig
@@ -23,7 +23,8 @@ from .timing import compare, measure, measure_latencies, measure_latency
 from .training import TrainConfig, TrainResult, evaluate, fit_model, recalibrate_bn, train_model, training_images
 
 __all__ = [
-    "DECIDED", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult", "UndecidedSearchWarning",
+    "DECIDED", "BaseSearchConfig", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult",
+    "UndecidedSearchWarning",
     "check_choices", "check_name", "check_ranges", "choice_decision", "compare", "count_macs", "count_parameters",
     "describe", "evaluate", "figures_dir", "fit_model", "get_device", "has_dot", "key_value_table", "load_data",
     "mape", "markdown_table", "mean_std", "measure", "measure_latencies", "measure_latency", "memory_estimate",

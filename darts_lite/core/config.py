@@ -4,8 +4,8 @@ A configuration is passed in, never read from globals; each field is checked
 when the object is made, so a bad value fails at once with its name and range.
 Every field says what it is in the comment that ends its line (`field_help`).
 Each search keeps its own configuration beside it (`darts.config.SearchConfig`,
-`dag_blocks.config.DAGSearchConfig`, `meta_kernels.config.KernelSearchConfig`);
-they share the JSON round trip and the checks below.
+`dag_blocks.config.DAGSearchConfig`, `meta_kernels.config.KernelSearchConfig`), each a
+`BaseSearchConfig` (run name and data); they share the JSON round trip and the checks below.
 """
 from __future__ import annotations
 
@@ -54,18 +54,21 @@ def field_help(cls) -> dict[str, str]:
     The comment is the one source of a field's help: the command line (`--help`) and the
     README's option tables read it from here, and a test fails on a field without one.
     """
-    names = {f.name for f in dataclasses.fields(cls)}
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):  # no source (a frozen build): no help, never an error
-        return {}
-    lines, out = source.splitlines(), {}
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            code = lines[token.start[0] - 1][:token.start[1]].strip()
-            name = code.split(":")[0].strip()
-            if name in names and name not in out:
-                out[name] = token.string.lstrip("#").strip()
+    names, out = {f.name for f in dataclasses.fields(cls)}, {}
+    for klass in cls.__mro__:  # a field a subclass redeclares without a comment keeps its base's
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):  # no source (a frozen build): no help, never an error
+            continue
+        lines = source.splitlines()
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                code = lines[token.start[0] - 1][:token.start[1]].strip()
+                name = code.split(":")[0].strip()
+                if name in names and name not in out:
+                    out[name] = token.string.lstrip("#").strip()
     return out
 
 
@@ -113,6 +116,19 @@ class Config:
             return f"{type(self).__name__}: the defaults"
         return f"{type(self).__name__}:\n" + text_table(rows, [("field", "field"), ("value", "value"),
                                                               ("what it is", lambda r: r["what it is"])], left=3)
+
+
+@dataclasses.dataclass
+class BaseSearchConfig(Config):
+    """What every search's configuration opens with: the run's name and the data it searches on."""
+
+    name: str = "search"             # run directory: runs/<name>/
+    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
+    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
+    data_root: str | None = None     # where the dataset lives; None: the loader's default
+
+    def __post_init__(self):
+        check_name(self)
 
 
 def _shown(value) -> str:

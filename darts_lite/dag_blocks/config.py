@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.config import Config, check_choices, check_name, check_ranges
+from ..core.config import BaseSearchConfig, check_choices, check_ranges
 
 
 @dataclass
-class DAGSearchConfig(Config):
+class DAGSearchConfig(BaseSearchConfig):
     """A search over DAG-wired dense blocks (`search.search_dags`): k blocks of `layers` dense layers."""
 
+    # BaseSearchConfig: name (its default redeclared here), dataset, image_size, data_root
     name: str = "dag_search"         # run directory: runs/<name>/
-    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
-    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
-    data_root: str | None = None     # where the dataset lives; None: the loader's default
     grayscale: bool = True           # average the colour channels before flattening the images
     layers: int = 4                  # n: dense layers per block (vertices of each DAG)
     blocks: int = 6                  # k: blocks searched at once
@@ -44,4 +42,4 @@ class DAGSearchConfig(Config):
                             "elite": (0, self.blocks - 1), "p_init": (0.02, 0.98), "seed": (0, None)})
         check_choices(self, {"aggregation": ("sum", "mean"), "arch_split": ("val", "train"),
                              "sampling": ("fixed", "random", "feedback")})
-        check_name(self)
+        super().__post_init__()  # the run name

@@ -7,18 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.config import Config, ConfigError, check_name, check_ranges
+from ..core.config import BaseSearchConfig, ConfigError, check_ranges
 from .ops import PRIMITIVES, check_primitives
 
 
 @dataclass
-class SearchConfig(Config):
+class SearchConfig(BaseSearchConfig):
     """Everything a DARTS search needs (Algorithm 1 and Sec. 3.1.1 of the paper)."""
 
+    # BaseSearchConfig: name (its default redeclared here), dataset, image_size, data_root
     name: str = "search"             # run directory: runs/<name>/
-    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
-    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
-    data_root: str | None = None     # where the dataset lives; None: the loader's default
     layers: int = 5                  # cells in the supernet (paper: 8); reductions at 1/3 and 2/3 of the depth
     channels: int = 8                # channels of the first cells, doubled at each reduction (paper: 16)
     nodes: int = 4                   # intermediate nodes per cell (paper: 4)
@@ -76,7 +74,7 @@ class SearchConfig(Config):
                               f"channels ({self.channels})")
         if self.order == 2 and self.radius == 0:
             raise ConfigError("SearchConfig.radius must be > 0 for order 2 (the paper uses 0.01)")
-        check_name(self)
+        super().__post_init__()  # the run name
 
 
     def with_schedule(self, name: str) -> "SearchConfig":

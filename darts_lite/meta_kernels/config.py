@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.config import Config, ConfigError, check_name, check_ranges
+from ..core.config import BaseSearchConfig, ConfigError, check_ranges
 
 
 @dataclass
-class KernelSearchConfig(Config):
+class KernelSearchConfig(BaseSearchConfig):
     """A kernel-size search with meta-kernels, feedback blocks and resource budgets (`search.search_kernels`)."""
 
+    # BaseSearchConfig: name (its default redeclared here), dataset, image_size, data_root
     name: str = "kernel_search"      # run directory: runs/<name>/
-    dataset: str = "digits"          # digits (offline), cifar10, hands11k, or any registered dataset
-    image_size: int | None = None    # side of the square images in pixels; None: the dataset's default
-    data_root: str | None = None     # where the dataset lives; None: the loader's default
     widths: tuple[int, ...] = (16, 24, 32)  # output channels of the searched layers, comma-separated
     strides: tuple[int, ...] = (1, 2, 2)  # stride of each searched layer, comma-separated
     kernel_sizes: tuple[int, ...] = (3, 5, 7)  # candidate kernel sizes (odd), comma-separated
@@ -56,7 +54,7 @@ class KernelSearchConfig(Config):
             raise ConfigError(f"KernelSearchConfig.kernel_sizes must be distinct odd sizes, got {self.kernel_sizes}")
         if self.stem_kernel % 2 == 0:
             raise ConfigError(f"KernelSearchConfig.stem_kernel must be odd, got {self.stem_kernel}")
-        check_name(self)
+        super().__post_init__()  # the run name
 
     def budgets(self) -> dict[str, float]:
         """The budgets that are set, keyed by the resource names of `cost_table.CostTable`."""

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -138,3 +139,14 @@ def test_a_browser_shows_every_image_decoded(site, stem):
     assert len(images) == len(_parse(page).images) == _parse(page).img_tags > 0  # all local: offline
     blank = [image["src"] for image in images if image["width"] == 0]
     assert not blank, f"{page.name}: images not decoded in Chromium: {blank}"
+
+
+def test_the_book_builds_with_no_network_at_all(tmp_path):
+    """`make site` in a network namespace of its own (no interface but loopback, down): nothing is fetched."""
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode:
+        pytest.skip("cannot cut the network here (`unshare -n` needs root or user namespaces)")
+    out = tmp_path / "site"
+    proc = subprocess.run(["unshare", "-n", sys.executable, str(site_tool.ROOT / "tools" / "site.py"), str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (out / "README.html").is_file() and len(list((out / "_images").iterdir())) >= len(_readme_images())

@@ -139,6 +139,9 @@ def test_no_error_no_machine_path_and_a_bounded_size(path):
     assert not MACHINE_PATH.search(metadata), f"{path.name}: machine path in metadata"
     for personal in {str(Path.home()), str(ROOT)} - {"/"}:
         assert personal not in path.read_text(), f"{path.name}: {personal!r} committed"
+    widgets = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
+               if notebooks_tool.WIDGET in o.get("data", {})]
+    assert not widgets, f"{path.name}: widget outputs (a progress bar GitHub shows frozen) in cells {widgets}"
     size = path.stat().st_size
     assert size <= MAX_BYTES, (f"{path.name} is {size / 1e6:.1f} MB (bound {MAX_BYTES / 1e6:.0f} MB): show "
                                "figures at screen dpi and print less")
@@ -293,13 +296,19 @@ def _tiny_notebook(path: Path, body: str) -> None:
 def test_execute_writes_outputs_and_the_record_back_and_leaves_a_failing_notebook_alone(tmp_path):
     repo = tmp_path / "repo"
     path = repo / "notebooks" / "98_tiny.ipynb"
-    _tiny_notebook(path, "import os, warnings\nprint(os.getcwd(), N * 2)\nwarnings.warn('look')")
+    _tiny_notebook(path, "import os, warnings\nfrom tqdm.auto import tqdm\nprint(os.getcwd(), N * 2)\n"
+                         "warnings.warn('look')\nsum(tqdm(range(3), disable=False))")
     record = notebooks_tool.execute(path, repo)
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["darts_lite"] == record and record["parameters"] == {"N": "3"}
     assert record["code_sha256"] == code_hash(nb)
     text = "".join(t for _, t in _output_texts(nb))
-    assert "build/notebooks/98_tiny 6" in text and "<cell>:3: UserWarning: look" in text, text
+    assert "build/notebooks/98_tiny 6" in text and "<cell>:4: UserWarning: look" in text, text
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    raw = nbformat.read(repo / "build" / "notebooks" / path.name, as_version=4)  # papermill's own output
+    assert any(notebooks_tool.WIDGET in o.get("data", {}) for c in raw.cells for o in c.get("outputs", []))
+    assert not any(notebooks_tool.WIDGET in o.get("data", {}) for o in outputs)  # the bar is dropped
+    assert any(o.get("data", {}).get("text/plain") == "3" for o in outputs)  # the result is kept
     assert "papermill" not in nb.metadata and not any("papermill" in c.metadata for c in nb.cells)
     assert str(tmp_path) not in path.read_text(), path.read_text()
     assert "DARTS_LITE_FIGURES" not in os.environ or os.environ["DARTS_LITE_FIGURES"] != str(repo / "figures")

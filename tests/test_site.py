@@ -1,9 +1,10 @@
 """The HTML book (`make site`): it builds offline, every page and image it links exists, a browser shows them.
 
 The book is built once per module into a temporary folder by the same function
-`make site` calls (tools/site.py), and once more with no network (`unshare -n`) where allowed. Headless Chromium (installed by `make test` as
-Graphviz is, skipped with the fix where it is missing) opens the README page and a
-notebook page and reports each image's natural width once decoded.
+`make site` calls (tools/site.py), and once more with no network (`unshare -n`) where
+allowed. Headless Chromium (installed by `make test` as Graphviz is, skipped with the
+fix where it is missing) opens the README page and a notebook page and reports each
+image's natural width once decoded.
 """
 import json
 import re

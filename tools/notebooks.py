@@ -39,6 +39,7 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 GUARD_TAG = "install-guard"  # the install guard's cell tag
+WIDGET = "application/vnd.jupyter.widget-view+json"  # an ipywidgets output (tqdm's bars in a notebook)
 # Where tests and CI find the real 11K Hands mini set (beside the repository, never copied in).
 HANDS_MINI = ROOT.parent / "shared" / "data" / "11k-hands-mini"
 NEEDS_HANDS = {"01_data", "07_hand_gender_search"}
@@ -114,12 +115,18 @@ def scrub(text: str, replacements: dict[str, str]) -> str:
 
 
 def _clean_outputs(nb, replacements: dict[str, str]) -> None:
-    """Drop papermill's per-cell timing metadata and the machine's paths from every output."""
+    """Drop papermill's per-cell metadata, progress-bar widgets and the machine's paths from the outputs.
+
+    A widget's state is not saved by papermill, so GitHub would show a progress bar frozen at 0%;
+    the library's own bars are widgets in a notebook whatever TQDM_DISABLE says (`disable=False`).
+    """
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
         for output in cell.get("outputs", []):
             if "text" in output:
                 output["text"] = scrub(output["text"], replacements)
@@ -160,7 +167,7 @@ def execute(path: Path, repo: Path = ROOT) -> dict:
     import darts_lite
 
     root = _hands_root(path.stem)
-    env = {"TQDM_DISABLE": "1",  # no progress bars in committed outputs (text only, GitHub shows no widgets)
+    env = {"TQDM_DISABLE": "1",  # fewer progress bars (those that pass disable=False are dropped afterwards)
            "DARTS_LITE_FIGURES": str(repo / "figures")}
     if root:
         env["HANDS11K_ROOT"] = str(Path(root).resolve())

@@ -48,6 +48,14 @@ def check_name(cfg) -> None:
         raise ConfigError(f"{type(cfg).__name__}.name must be a plain directory name, got {cfg.name!r}")
 
 
+def write_json(path: str | Path, obj) -> Path:
+    """Write `obj` as indented JSON, creating the folder: every config, genotype and metrics file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2) + "\n")
+    return path
+
+
 def field_help(cls) -> dict[str, str]:
     """Each field's one-line description: the comment that ends its line in the class body.
 
@@ -88,10 +96,7 @@ class Config:
         return cls(**d)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path):

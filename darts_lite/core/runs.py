@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from ..data import DataSplits, as_grayscale, load_dataset
-from .config import ConfigError
+from .config import ConfigError, write_json
 from .loop import restore
 from .runtime import get_device, set_seed
 
@@ -106,8 +106,7 @@ def claim(run_dir: str | Path, settings: dict, what: str = "run", defaults: dict
         changed = sorted(_changes(ours, theirs))
         raise ConfigError(f"{run_dir} holds a {what} with other settings (changed: {', '.join(changed)}); "
                           "its records would be mixed with this one's. Use another directory, or delete it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ours, indent=2) + "\n")
+    write_json(path, ours)
 
 
 def _changes(ours: dict, theirs: dict, prefix: str = "") -> list[str]:
@@ -139,6 +138,4 @@ def update_metrics(run_dir: str | Path, **sections) -> Path:
     path = Path(run_dir) / "metrics.json"
     metrics = json.loads(path.read_text()) if path.exists() else {}
     metrics.update(sections)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2) + "\n")
-    return path
+    return write_json(path, metrics)

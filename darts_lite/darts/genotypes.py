@@ -18,6 +18,7 @@ from typing import Sequence
 
 import torch
 
+from ..core.config import write_json
 from .ops import OPS, PRIMITIVES
 
 Gene = tuple[tuple[str, int], ...]
@@ -89,10 +90,7 @@ class Genotype:
         return cls(**{k: d[k] for k in ("normal", "normal_concat", "reduce", "reduce_concat")})
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> "Genotype":

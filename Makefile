@@ -12,7 +12,7 @@ help:
 	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 30 min on 2 cores)"
 	@echo "make links  - rewrite the notebooks' Colab badges and install guards from pyproject.toml"
 	@echo "make site   - render the README and the executed notebooks into an HTML book: build/site/"
-	@echo "make clean  - remove runs/ and caches (keeps $(VENV))"
+	@echo "make clean  - remove runs/, build/ (the book, notebook work folders) and caches (keeps $(VENV))"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -65,4 +65,4 @@ site: install-test
 	$(PY) tools/site.py build/site
 
 clean:
-	rm -rf runs notebooks/runs .pytest_cache
+	rm -rf runs notebooks/runs build .pytest_cache

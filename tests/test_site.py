@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
-from test_docs import _readme_images
+from test_docs import readme_images
 from test_notebooks import NOTEBOOKS, load_tool
 
 pytestmark = pytest.mark.slow
@@ -95,7 +95,7 @@ def test_every_page_links_previous_and_next_in_reading_order(site):
 
 def test_every_figure_is_in_the_book(site):
     """The README page shows the README's figures; each notebook page one image per image output."""
-    assert len(_parse(site / "README.html").images) == len(_readme_images())
+    assert len(_parse(site / "README.html").images) == len(readme_images())
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         pngs = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
@@ -150,4 +150,4 @@ def test_the_book_builds_with_no_network_at_all(tmp_path):
     proc = subprocess.run(["unshare", "-n", sys.executable, str(site_tool.ROOT / "tools" / "site.py"), str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert (out / "README.html").is_file() and len(list((out / "_images").iterdir())) >= len(_readme_images())
+    assert (out / "README.html").is_file() and len(list((out / "_images").iterdir())) >= len(readme_images())

@@ -42,7 +42,7 @@ def test_badge_and_install_guard_are_the_pinned_ones(path):
     nb = nbformat.read(path, as_version=4)
     assert notebooks_tool.badge(path.stem, URL, TAG) in nb.cells[1].source, (
         f"{path.name}: its Colab badge is not the release {TAG}'s of {URL}; run `make links`")
-    guard = next(c for c in nb.cells if notebooks_tool.GUARD_TAG in set(c.metadata.get("tags", [])))
+    guard = next(c for c in nb.cells if notebooks_tool.GUARD_TAG in notebooks_tool.tags(c))
     assert guard.source == notebooks_tool.guard(URL, TAG), f"{path.name}: stale install guard; run `make links`"
 
 
@@ -74,7 +74,7 @@ def test_links_rewrites_a_stale_badge_and_guard(tmp_path):
     shutil.copy(NOTEBOOKS[0], path)
     nb = nbformat.read(path, as_version=4)
     nb.cells[1].source = nb.cells[1].source.replace(f"/blob/{TAG}/", "/blob/main/")
-    guard = next(c for c in nb.cells if notebooks_tool.GUARD_TAG in set(c.metadata.get("tags", [])))
+    guard = next(c for c in nb.cells if notebooks_tool.GUARD_TAG in notebooks_tool.tags(c))
     guard.source = guard.source.replace(f"@{TAG}", "@main")
     nbformat.write(nb, path)
     before = notebooks_tool.code_hash(nb)

@@ -34,7 +34,7 @@ def load_tool(name: str):
 
 
 notebooks_tool = load_tool("notebooks")
-code_hash, GUARD_TAG = notebooks_tool.code_hash, notebooks_tool.GUARD_TAG
+code_hash, tags, GUARD_TAG = notebooks_tool.code_hash, notebooks_tool.tags, notebooks_tool.GUARD_TAG
 
 # Small parameters for CI, per notebook (papermill injects them after the `parameters` cell).
 SMALL = {
@@ -60,11 +60,7 @@ SMALL = {
                                   BASELINES=["mobilenet_v3_small", "random", "random_search"]),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
-NEEDS_HANDS = {"01_data", "07_hand_gender_search"}
-
-
-def _tags(cell) -> set[str]:
-    return set(cell.get("metadata", {}).get("tags", []))
+NEEDS_HANDS = notebooks_tool.NEEDS_HANDS
 
 
 def _ids(paths):
@@ -79,13 +75,13 @@ def test_there_are_notebooks():
 def test_notebook_has_the_course_structure(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    params = [i for i, c in enumerate(nb.cells) if "parameters" in _tags(c)]
+    params = [i for i, c in enumerate(nb.cells) if "parameters" in tags(c)]
     assert len(params) == 1, f"{path.name}: needs exactly one cell tagged 'parameters', found {len(params)}"
     for i, cell in enumerate(nb.cells):
-        if "keep_output" in _tags(cell):
-            assert "nbval-check-output" in _tags(cell), f"{path.name} cell {i}: keep_output needs nbval-check-output"
+        if "keep_output" in tags(cell):
+            assert "nbval-check-output" in tags(cell), f"{path.name} cell {i}: keep_output needs nbval-check-output"
     assert "Colab" in nb.cells[1].source, f"{path.name}: the second cell must hold the Colab badge"
-    guards = [c for c in nb.cells if GUARD_TAG in _tags(c)]
+    guards = [c for c in nb.cells if GUARD_TAG in tags(c)]
     assert len(guards) == 1, f"{path.name}: needs one install guard (a code cell tagged {GUARD_TAG!r})"
     assert any("## Summary" in c.source for c in nb.cells), f"{path.name}: no '## Summary' section"
     assert any("## Exercises" in c.source for c in nb.cells), f"{path.name}: no '## Exercises' section"
@@ -118,11 +114,11 @@ def test_notebook_is_committed_executed_from_its_current_code(path):
     assert record, f"{path.name} has no metadata.darts_lite: it was not executed by `make notebooks`; {fix}"
     assert record["code_sha256"] == code_hash(nb), f"{path.name}: code cells changed since it was executed; {fix}"
     assert record["parameters"] == notebooks_tool.parameters(nb), f"{path.name}: not executed at its defaults; {fix}"
-    code = [c for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in _tags(c)]
+    code = [c for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in tags(c)]
     counts = [c.execution_count for c in code]
     assert counts == sorted(counts) and None not in counts, f"{path.name}: cells not executed in order: {counts}"
     assert any(c.outputs for c in code), f"{path.name}: no code cell has an output"
-    guard = next(c for c in nb.cells if GUARD_TAG in _tags(c))
+    guard = next(c for c in nb.cells if GUARD_TAG in tags(c))
     assert not guard.outputs, f"{path.name}: the install guard printed something where darts_lite is installed"
 
 
@@ -156,7 +152,7 @@ def test_machine_path_pattern_finds_what_it_must():
 
 def _results(nb) -> dict:
     for cell in nb.cells:
-        if "results" in _tags(cell):
+        if "results" in tags(cell):
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             return json.loads(text.strip().splitlines()[-1])
     return {}
@@ -243,7 +239,7 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
     assert list((tmp_path / "figures").glob("*.png")), "the notebook saved no figure"
 
 
-KEPT = [p for p in NOTEBOOKS if any("keep_output" in _tags(c) for c in nbformat.read(p, as_version=4).cells)]
+KEPT = [p for p in NOTEBOOKS if any("keep_output" in tags(c) for c in nbformat.read(p, as_version=4).cells)]
 
 
 @pytest.mark.notebook
@@ -266,12 +262,12 @@ def test_code_hash_sees_code_cells_only_and_every_change_in_them():
         else:
             cell.source += " (edited prose)"
     assert code_hash(nb) == before  # outputs and prose are not code
-    code = [c for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in _tags(c)]
+    code = [c for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in tags(c)]
     code[-1].source += " "
     assert code_hash(nb) != before
     code[-1].source = code[-1].source[:-1]
     code[0], code[1] = code[1], code[0]  # same cells, another order
-    nb.cells = [c for c in nb.cells if c.cell_type != "code" or GUARD_TAG in _tags(c)] + code
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or GUARD_TAG in tags(c)] + code
     assert code_hash(nb) != before
 
 

@@ -4,13 +4,16 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: help demo test notebooks links site install install-test graphviz chromium clean
+.PHONY: help demo test notebooks links site install install-test graphviz chromium clean bench score nulls
 
 help:
 	@echo "make demo   - create $(VENV), install darts_lite, run a DARTS search end to end (<10 min on a CPU)"
 	@echo "make test   - install test dependencies, check the import layering, run every test and notebook"
 	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 30 min on 2 cores)"
 	@echo "make links  - rewrite the notebooks' Colab badges and install guards from pyproject.toml"
+	@echo "make bench  - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~15 min on 2 cores)"
+	@echo "make score  - score every search method on it over 3 seeds, with their shuffled-label nulls (~16 min)"
+	@echo "make nulls  - measure the null of the demo's search (its kept weight on shuffled labels, 3 seeds)"
 	@echo "make site   - render the README and the executed notebooks into an HTML book: build/site/"
 	@echo "make clean  - remove runs/, build/ (the book, notebook work folders) and caches (keeps $(VENV))"
 
@@ -57,6 +60,17 @@ test: install-test graphviz chromium
 # One notebook: make notebooks NB=05
 notebooks: install-test graphviz
 	$(PY) tools/notebooks.py execute $(NB)
+
+# The ground truth (notebook 08). Each writes into data/ what is committed there; run them after changing
+# the space, the recipe or a search method, then `make notebooks NB=08`.
+bench: install
+	$(PY) -m darts_lite bench
+
+score: install
+	$(PY) -m darts_lite score
+
+nulls: install
+	$(PY) -m darts_lite null --demo
 
 links: install-test
 	$(PY) tools/notebooks.py links

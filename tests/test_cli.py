@@ -96,7 +96,8 @@ def test_dag_search_writes_the_best_block_and_both_trainings(tmp_path, capsys):
 
 
 def test_schedule_option_applies_the_schedule_and_explicit_options_win(tmp_path):
-    from darts_lite.cli import _config, build_parser
+    from darts_lite.cli import build_parser
+    from darts_lite.cli.options import config_from as _config
     from darts_lite.darts.config import SCHEDULES, SearchConfig
     args = build_parser().parse_args(["search", "--schedule", "decisive", "--epochs", "10", "--tau-min", "0.5"])
     config = _config(SearchConfig, args)

@@ -191,3 +191,11 @@ def test_the_committed_table_matches_its_readme():
     assert test.accuracy[1835] == pytest.approx(36.84) and valid.accuracy[1835] == pytest.approx(33.944)
     assert test.accuracy.max() == pytest.approx(89.16) and test.arch[int(test.accuracy.argmax())] == EXAMPLE
     assert regularized_evolution_curve(test, 30, 2, seed=0).shape == (2, 30)  # the whole space: mutation closes
+
+
+def test_incumbent_curve_reports_the_other_metric_of_the_best_so_far():
+    from darts_lite.ground_truth.nasbench201 import NB201Table, incumbent_curve
+    search = NB201Table(arch=["a", "b", "c"], accuracy=np.array([1.0, 3.0, 2.0]))
+    report = NB201Table(arch=["a", "b", "c"], accuracy=np.array([10.0, 5.0, 30.0]))
+    curve = incumbent_curve(np.array([[0, 1, 2], [2, 0, 1]]), search, report)
+    assert curve.tolist() == [[10.0, 5.0, 5.0], [30.0, 30.0, 5.0]]

@@ -52,6 +52,12 @@ def choice_decision(weights: torch.Tensor) -> dict:
 
 
 MEASURES = ("kept_weight", "entropy_ratio", "margin")
+NOT_KINDS = ("decided", "null")  # the entries of a decision that are not a cell kind
+
+
+def kinds(d: dict) -> dict[str, dict]:
+    """The per-kind entries of a decision (normal, reduce, kernels, blocks), without `decided` and `null`."""
+    return {kind: c for kind, c in d.items() if kind not in NOT_KINDS}
 
 
 def measures(d: dict) -> dict[str, float]:
@@ -61,29 +67,38 @@ def measures(d: dict) -> dict[str, float]:
 
 def flat(d: dict) -> dict[str, float]:
     """`decision(...)` as flat history keys: kept_weight_normal, entropy_ratio_reduce, margin_normal, ..."""
-    return {f"{m}_{kind}": v for kind in d if kind != "decided" for m, v in measures(d[kind]).items()}
+    return {f"{m}_{kind}": v for kind, c in kinds(d).items() for m, v in measures(c).items()}
 
 
 def describe(d: dict) -> str:
     """One line per cell kind, and a plain verdict."""
-    lines = [f"{kind}: kept weight {c['kept_weight']:.2f} (uniform {c['uniform_kept_weight']:.2f}, decided at "
-             f"{DECIDED}), entropy {c['entropy_ratio']:.3f} of its maximum, margin {c['margin']:.3f}"
-             for kind, c in d.items() if kind != "decided"]
+    lines = [f"{kind}: kept weight {c['kept_weight']:.2f} (uniform {c['uniform_kept_weight']:.2f}, decided above "
+             f"{c.get('threshold', DECIDED):.2f}), entropy {c['entropy_ratio']:.3f} of its maximum, "
+             f"margin {c['margin']:.3f}" for kind, c in kinds(d).items()]
     verdict = ("decided: the genotype is what the alphas chose" if d["decided"] else
-               "UNDECIDED: the alphas sit near uniform, so the genotype is close to a random draw")
-    return "\n".join(lines + [verdict])
+               "UNDECIDED: the alphas sit near uniform or no higher than on shuffled labels, so the genotype "
+               "is close to a random draw")
+    return "\n".join(lines + [verdict] + ([null_line(d["null"])] if "null" in d else []))
+
+
+def null_line(null: dict) -> str:
+    """What a decision's null says, in one line."""
+    if not null.get("measured"):
+        return "null: none measured for this configuration, so `decided` is read against the fixed 0.5 only"
+    reach = ", ".join(f"{kind} {c['max']:.2f}" for kind, c in null.items() if isinstance(c, dict))
+    return f"null: on shuffled labels ({null['seeds']} seeds) this configuration reaches kept weight {reach}"
 
 
 def warn_if_undecided(d: dict, where: str, remedy: str) -> None:
     """Warn, naming what to change (`remedy`), when a cell kind ended below the decision threshold."""
     if d["decided"]:
         return
-    weak = ", ".join(f"{kind} {c['kept_weight']:.2f}" for kind, c in d.items()
-                     if kind != "decided" and not c["decided"])
-    warnings.warn(f"{where} ended undecided: kept weight {weak} (uniform {_uniform(d):.2f}, decided at "
-                  f"{DECIDED}); what it derives is close to a random draw from the space. {remedy}",
-                  UndecidedSearchWarning, stacklevel=2)
+    weak = ", ".join(f"{kind} {c['kept_weight']:.2f} (decided above {c.get('threshold', DECIDED):.2f})"
+                     for kind, c in kinds(d).items() if not c["decided"])
+    null = f" {null_line(d['null'])}." if "null" in d else ""
+    warnings.warn(f"{where} ended undecided: kept weight {weak}, uniform {_uniform(d):.2f}; what it derives is "
+                  f"close to a random draw from the space.{null} {remedy}", UndecidedSearchWarning, stacklevel=2)
 
 
 def _uniform(d: dict) -> float:
-    return next(c["uniform_kept_weight"] for kind, c in d.items() if kind != "decided")
+    return next(c["uniform_kept_weight"] for c in kinds(d).values())

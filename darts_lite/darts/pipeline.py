@@ -19,7 +19,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..core.cost import count_parameters
-from ..core.decision import DECIDED
+from ..core.decision import DECIDED, kinds, null_line
 from ..core.figures import savefig
 from ..core.runs import load_data, update_metrics
 from ..core.training import TrainConfig, TrainResult
@@ -46,9 +46,10 @@ def save_search(result: SearchResult) -> dict[str, Path]:
 
 def decision_summary(d: dict) -> dict:
     """The `"decision"` section of metrics.json: per cell kind kept_weight, entropy_ratio, margin, decided."""
-    return {**{kind: {k: v for k, v in c.items() if k != "uniform_kept_weight"} for kind, c in d.items()
-               if kind != "decided"}, "decided": d["decided"], "threshold": DECIDED,
-            "uniform_kept_weight": next(c["uniform_kept_weight"] for k, c in d.items() if k != "decided")}
+    return {**{kind: {k: v for k, v in c.items() if k != "uniform_kept_weight"} for kind, c in kinds(d).items()},
+            "decided": d["decided"], "threshold": DECIDED,
+            "uniform_kept_weight": next(c["uniform_kept_weight"] for c in kinds(d).values()),
+            **({"null": d["null"]} if "null" in d else {})}
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
@@ -120,7 +121,9 @@ def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | P
         "kept weight normal / reduce": f"{found.decision['normal']['kept_weight']:.2f} / "
                                        f"{found.decision['reduce']['kept_weight']:.2f} "
                                        f"(uniform {found.decision['normal']['uniform_kept_weight']:.2f}, "
-                                       f"decided at {DECIDED})",
+                                       f"decided above {found.decision['normal'].get('threshold', DECIDED):.2f} / "
+                                       f"{found.decision['reduce'].get('threshold', DECIDED):.2f})",
+        "null": null_line(found.decision["null"]) if "null" in found.decision else "not judged",
         "supernet val acc": round(last["val_acc"], 4),
         "skip connections in normal cell": last["skip_normal"],
         "retrained params": count_parameters(trained.model),

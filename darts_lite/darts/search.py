@@ -42,7 +42,7 @@ from ..core.runs import resume_or_start, start_run
 from ..core.runtime import get_device
 from ..core.training import evaluate
 from ..data import DataSplits, iterate_batches, num_batches
-from . import decision
+from . import decision, null
 from .config import SearchConfig
 from .genotypes import Genotype
 from .hypergradient import Average, Batch, Criterion, hypergradient
@@ -161,12 +161,14 @@ def collapse_diagnostics(model: SearchNetwork) -> dict[str, float]:
 
 def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | Path | None = None,
            resume: bool = False, progress: bool = True,
-           callback: Callable[[dict], None] | None = None) -> SearchResult:
+           callback: Callable[[dict], None] | None = None, judge_null: bool = True) -> SearchResult:
     """Run a DARTS search as configured; checkpoints go to `run_dir` (default runs/<name>).
 
     `callback(info)` is called after every step with the epoch, step, metrics,
     the model and a `stop()` function that ends the run as Ctrl-C would
     (checkpoint, then KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
+    The final decision is read against the measured null of the configuration (`null.judge`;
+    `judge_null=False` leaves the fixed threshold, as the null's own searches do).
 
     Under torchrun (or in an initialised process group) the search is
     data-parallel: `config.batch_size` is the global batch, split evenly over
@@ -232,6 +234,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
                write=main, agree=distributed.any_process if parallel else None,
                callback=None if callback is None else lambda info: callback({**info, "model": model}))
     final = decision.decision(model.arch_weights(), model.primitives)
+    if judge_null:
+        final = null.judge(final, config)
     if main:
         remedy = decision.DARTS_REMEDY if config.sampling == "softmax" else (
             "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel.")

@@ -1,1 +1,34 @@
-"""Ground truth: a small DARTS cell space trained exhaustively here, and every search scored against it."""
+"""Ground truth: a small DARTS cell space trained exhaustively here, and every search scored against it.
+
+As NAS-Bench-201 (Dong & Yang, ICLR 2020) does for the field: a space small enough that every cell
+has been trained standalone, so that a search's pick can be looked up instead of trusted.
+
+* `space`: the course's cell made small (2 nodes; skip, sep_conv_3x3, max_pool_3x3; the reduction
+  cell fixed), its isomorphism classes (`canonical`) and the table's key (`cell_string`);
+* `bank`: K derived networks trained as one grouped network; `build`: the resumable table build
+  (`BenchConfig`, `build_table`, `python -m darts_lite bench`);
+* `table`: `GroundTruth` (lookup, top %, regret, the noise ceiling, the spread); `scoring`: one
+  function scores every method (`register_method`, `score_method`);
+* `methods`: DARTS (paper schedule, order 1 and 2), the decisive schedule, single-path sampling,
+  random search at the same cost, the parameter count, NASWOT; `study`: each over seeds and its
+  shuffled-label null (`run_study`, `python -m darts_lite score`); `nulls`: the null of `decided`
+  for any search configuration;
+* `nasbench201`: the field's table (12 epochs), random search against regularised evolution;
+* `viz`: the figures of notebook 08.
+"""
+from . import nasbench201, viz
+from .bank import BankNetwork
+from .build import BenchConfig, build_table
+from .methods import alpha_scores, naswot_score
+from .nulls import measure_null
+from .scoring import METHODS, MethodScore, SearchOutcome, register_method, score_all, score_method
+from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, genotype_of, unique_cells
+from .study import DEFAULT_STUDY, DEFAULT_TABLE, default_table, load_study, run_study, save_study, study_table
+from .table import GroundTruth
+
+__all__ = [
+    "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "GroundTruth", "METHODS", "MethodScore",
+    "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table", "canonical", "cell_string",
+    "default_table", "genotype_of", "load_study", "measure_null", "nasbench201", "naswot_score", "register_method",
+    "run_study", "save_study", "score_all", "score_method", "study_table", "unique_cells", "viz",
+]

@@ -14,7 +14,9 @@ import csv
 import json
 import os
 import platform
+import random
 import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from ..core.cost import count_macs, count_parameters
 from ..core.training import training_images
 from ..darts import Network
 from ..darts.ops import check_primitives
-from ..data import iterate_batches, load_dataset
+from ..data import Split, iterate_batches, load_dataset
 from .bank import BankNetwork
 from .space import SMALL_PRIMITIVES, canonical, cell_string, genotype_of, unique_cells
 
@@ -43,7 +45,7 @@ class BenchConfig(Config):
     data_root: str | None = None     # where the dataset lives; None: the loader's default
     nodes: int = 2                   # intermediate nodes of the normal cell (the course's cell has 4)
     primitives: tuple[str, ...] = SMALL_PRIMITIVES  # operations on every edge, comma-separated
-    layers: int = 3                  # cells of each network: normal, then the two fixed reduction cells
+    layers: int = 5                  # cells of each network: 3 normal cells between the 2 fixed reduction cells
     channels: int = 4                # channels of the first cell, doubled at each reduction
     epochs: int = 8                  # training epochs per cell and seed (GPU: 20 or more)
     batch_size: int = 32             # images per SGD step
@@ -51,10 +53,12 @@ class BenchConfig(Config):
     momentum: float = 0.9            # SGD momentum
     weight_decay: float = 3e-4       # L2 penalty on the weights
     grad_clip: float = 5.0           # largest gradient norm of each network; 0 disables clipping
+    scored_on: str = "val+test"      # val+test (train on search_train: more images scored) or test (retraining's split)
     seeds: tuple[int, ...] = (0, 1)  # one standalone training per cell and seed (weights and batch order)
     cells_per_step: int = 4          # networks trained as one grouped BankNetwork (GPU: 64 or more)
     workers: int = 0                 # processes of one thread each; 0: one per CPU core (GPU: 1)
-    limit: int = 0                   # train only the first `limit` cells of the space (pilots, tests); 0: all
+    limit: int = 0                   # train only the first `limit` cells of the space (tests); 0: all
+    sample: int = 0                  # train a random subset of this many cells (pilots of a recipe); 0: all
     device: str = "cpu"              # cpu, cuda or cuda:N
 
     def __post_init__(self):
@@ -69,7 +73,9 @@ class BenchConfig(Config):
         check_ranges(self, {"image_size": (4, None), "nodes": (1, None), "layers": (3, None), "channels": (2, None),
                             "epochs": (1, None), "batch_size": (1, None), "lr": (0, None), "momentum": (0, 1),
                             "weight_decay": (0, None), "grad_clip": (0, None), "cells_per_step": (1, None),
-                            "workers": (0, None), "limit": (0, None)})
+                            "workers": (0, None), "limit": (0, None), "sample": (0, None)})
+        if self.scored_on not in ("test", "val+test"):
+            raise ConfigError(f"BenchConfig.scored_on must be 'test' or 'val+test', got {self.scored_on!r}")
         if self.channels % 2:
             raise ConfigError(f"BenchConfig.channels must be even (FactorizedReduce halves it), got {self.channels}")
 
@@ -90,13 +96,16 @@ def build_networks(config: BenchConfig, indices: list[int], seed: int, data) -> 
     return networks
 
 
-def train_cells(config: BenchConfig, indices: list[int], seed: int, data) -> list[float]:
-    """Train the cells `indices` with seed `seed` as one bank; their test accuracies, in order."""
+def train_cells(config: BenchConfig, indices: list[int], seed: int, data, train=None, test=None) -> list[float]:
+    """Train the cells `indices` with seed `seed` as one bank on `train` (default search_train + search_val);
+    their accuracies on `test` (default the test split), in order."""
     device = torch.device(config.device)
     networks = build_networks(config, indices, seed, data)
     bank = BankNetwork.from_networks(networks, C=config.channels, num_classes=data.num_classes,
                                      layers=config.layers, in_channels=data.in_channels).to(device)
-    train = training_images(data).to(device)
+    default_train, default_test = bench_splits(config, data)
+    train = (default_train if train is None else train).to(device)
+    test = (default_test if test is None else test).to(device)
     optimizer = torch.optim.SGD(bank.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs)
@@ -113,9 +122,17 @@ def train_cells(config: BenchConfig, indices: list[int], seed: int, data) -> lis
     bank.eval()
     correct = torch.zeros(len(indices), device=device)
     with torch.inference_mode():
-        for X, y in iterate_batches(data.test.to(device), 512, shuffle=False):
+        for X, y in iterate_batches(test, 512, shuffle=False):
             correct += (bank(X).argmax(-1) == y[:, None]).sum(0)
-    return (correct / len(data.test)).tolist()
+    return (correct / len(test)).tolist()
+
+
+def bench_splits(config: BenchConfig, data):
+    """(train, scored) splits of the recipe: the retraining convention, or search_train against val + test."""
+    if config.scored_on == "test":
+        return training_images(data), data.test
+    return data.search_train, Split(torch.cat([data.search_val.X, data.test.X]),
+                                    torch.cat([data.search_val.y, data.test.y]))
 
 
 _WORKER: dict = {}
@@ -140,14 +157,20 @@ def load_bench_data(config: BenchConfig):
 
 
 def tasks(config: BenchConfig, done: set[tuple[int, int]]) -> list[tuple[int, list[int]]]:
-    """The (seed, cell indices) still to train, `cells_per_step` cells each."""
-    n = len(unique_cells(config.nodes, config.primitives))
-    n = min(n, config.limit) if config.limit else n
-    out = []
-    for seed in config.seeds:
-        todo = [i for i in range(n) if (seed, i) not in done]
-        out += [(seed, todo[s:s + config.cells_per_step]) for s in range(0, len(todo), config.cells_per_step)]
-    return out
+    """The (seed, cell indices) still to train, in fixed groups of `cells_per_step` cells.
+
+    The groups never shift when some are done: a group trains as one bank, and in float32 a bank's
+    width changes the rounding, which training amplifies to the size of seed noise; fixed groups make
+    a resumed build equal to an uninterrupted one.
+    """
+    cells = list(range(len(unique_cells(config.nodes, config.primitives))))
+    if config.limit:
+        cells = cells[:config.limit]
+    if config.sample:
+        cells = sorted(random.Random(0).sample(cells, min(config.sample, len(cells))))
+    groups = [cells[s:s + config.cells_per_step] for s in range(0, len(cells), config.cells_per_step)]
+    return [(seed, group) for seed in config.seeds for group in groups
+            if not all((seed, i) in done for i in group)]
 
 
 def read_partial(path: Path) -> Iterator[dict]:
@@ -189,6 +212,8 @@ def build_table(config: BenchConfig, out: str | Path, progress: bool = True) -> 
     workers = config.workers or (1 if config.device != "cpu" else os.cpu_count() or 1)
     start = time.perf_counter()
     total = sum(len(t[1]) for t in tasks(config, set()))
+    if done:
+        print(f"resuming: {len(done)} of {total} trainings done ({partial})", file=sys.stderr)
     with tqdm(total=total, initial=len(done), desc="ground truth", unit="training", disable=not progress) as bar, \
             partial.open("a") as log:
         for seed, indices, accuracies, seconds in _map(_run_task, todo, config, workers):
@@ -249,8 +274,9 @@ def provenance(config: BenchConfig, seconds: float, workers: int) -> dict:
     return {"space": {"nodes": config.nodes, "primitives": list(config.primitives), "reduce": "FIXED_REDUCE",
                       "cells": len(unique_cells(config.nodes, config.primitives)),
                       "isomorphism": "space.canonical: the sorted multiset of the nodes' expressions"},
-            "data": {"dataset": config.dataset, "image_size": config.image_size,
-                     "train": "search_train + search_val (split seed 0)", "scored": "test accuracy"},
+            "data": {"dataset": config.dataset, "image_size": config.image_size, "split_seed": 0,
+                     "train": "search_train + search_val" if config.scored_on == "test" else "search_train",
+                     "scored": "test accuracy" if config.scored_on == "test" else "search_val + test accuracy"},
             "recipe": config.to_dict(), "seeds": list(config.seeds), "device": device,
             "seconds": round(seconds, 1), "code_version": code_version(),
             "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..data.reference import reference_file
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 N_EDGES = 6
@@ -50,17 +51,7 @@ class NB201Table:
 
 def nb201_path() -> Path:
     """The 12-epoch CSV: under $DARTS_LITE_DATA if set and present there, else in the repository's data/."""
-    candidates = []
-    if os.environ.get("DARTS_LITE_DATA"):
-        candidates.append(Path(os.environ["DARTS_LITE_DATA"]) / CSV_NAME)
-    candidates.append(Path(__file__).resolve().parents[2] / "data" / CSV_NAME)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"NAS-Bench-201 table not found; looked at {', '.join(map(str, candidates))}. It ships with the "
-        "repository (clone it rather than pip-installing the package), or set DARTS_LITE_DATA to a folder "
-        f"holding {CSV_NAME}.")
+    return reference_file(CSV_NAME)
 
 
 def _read_bounded(path: Path) -> str:
@@ -168,10 +159,22 @@ def random_search_indices(n: int, queries: int, runs: int, seed: int) -> np.ndar
     return np.stack([rng.choice(n, size=queries, replace=False) for _ in range(runs)])
 
 
-def random_search_curve(table: NB201Table, queries: int, runs: int, seed: int) -> np.ndarray:
-    """(runs, queries) best accuracy so far of random search without replacement (Li & Talwalkar, 2019)."""
-    picked = table.accuracy[random_search_indices(len(table), queries, runs, seed)]
-    return np.maximum.accumulate(picked, axis=1)
+def incumbent_curve(indices: np.ndarray, table: NB201Table, report: NB201Table | None = None) -> np.ndarray:
+    """(runs, queries): after each query, the `report` accuracy (default: `table`'s) of the best cell so far by `table`.
+
+    A search ranks what it queried on one metric (validation accuracy) and is scored on another (test).
+    """
+    report = table if report is None else report
+    queried = table.accuracy[indices]
+    best = np.maximum.accumulate(queried, axis=1)
+    first = np.argmax(queried[:, :, None] == best[:, None, :], axis=1)  # where each running best was queried
+    return report.accuracy[np.take_along_axis(indices, first, axis=1)]
+
+
+def random_search_curve(table: NB201Table, queries: int, runs: int, seed: int,
+                        report: NB201Table | None = None) -> np.ndarray:
+    """(runs, queries) best-so-far curve of random search without replacement (Li & Talwalkar, 2019)."""
+    return incumbent_curve(random_search_indices(len(table), queries, runs, seed), table, report)
 
 
 def mutate(ops: tuple[str, ...], rng: np.random.Generator, choices: tuple[str, ...] = NB201_OPS) -> tuple[str, ...]:
@@ -194,16 +197,16 @@ def _space_of(table: NB201Table) -> tuple[tuple[str, ...], dict[tuple[str, ...],
     return choices, lookup
 
 
-def regularized_evolution_curve(table: NB201Table, queries: int, runs: int, seed: int,
-                                population: int = 20, sample: int = 5) -> np.ndarray:
-    """(runs, queries) best accuracy so far of aging evolution (Real et al., AAAI 2019, Algorithm 1)."""
+def regularized_evolution_curve(table: NB201Table, queries: int, runs: int, seed: int, population: int = 20,
+                                sample: int = 5, report: NB201Table | None = None) -> np.ndarray:
+    """(runs, queries) best-so-far curve of aging evolution (Real et al., AAAI 2019, Algorithm 1)."""
     if queries < 1 or runs < 1 or not 1 <= sample <= population <= len(table):
         raise ValueError(f"need queries, runs >= 1 and 1 <= sample <= population <= {len(table)}; got "
                          f"queries={queries}, runs={runs}, population={population}, sample={sample}")
     choices, lookup = _space_of(table)
     cells = list(lookup)  # row i -> op tuple (rows are distinct)
     rng = np.random.default_rng(seed)
-    curves = np.empty((runs, queries))
+    queried = np.empty((runs, queries), dtype=np.int64)
     for r in range(runs):
         alive = deque(int(i) for i in rng.choice(len(table), size=min(population, queries), replace=False))
         history = list(alive)
@@ -215,5 +218,5 @@ def regularized_evolution_curve(table: NB201Table, queries: int, runs: int, seed
             alive.append(child)
             alive.popleft()  # aging: the oldest dies, not the worst
             history.append(child)
-        curves[r] = np.maximum.accumulate(table.accuracy[history])
-    return curves
+        queried[r] = history
+    return incumbent_curve(queried, table, report)

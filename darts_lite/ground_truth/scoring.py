@@ -8,7 +8,7 @@ Kendall tau of the method's ranking against the table's, averaged over runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -24,6 +24,7 @@ class SearchOutcome:
     pick: tuple | str
     seconds: float
     scores: Sequence[float] | None = None  # one per table row, in row order; None: the method ranks nothing
+    details: dict = field(default_factory=dict)  # what the method reports of itself (epochs, candidates, decision)
 
 
 @dataclass

@@ -59,7 +59,7 @@ def parse_cell_string(text: str) -> Gene:
     except ValueError as e:
         raise ValueError(f"{text!r} is not a cell string like '|skip_connect~0|sep_conv_3x3~1|+|...|'") from e
     if not gene or len(gene) % 2:
-        raise ValueError(f"{text!r}: every node needs two edges")
+        raise ValueError(f"{text!r} is not a cell string: every node needs two edges, like '|skip_connect~0|sep_conv_3x3~1|'")
     return gene
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo,dag-search,run}`.
+"""Command line: `python -m darts_lite {search,train,evaluate,plot,demo,dag-search,run,bench,score,null}`.
 
 A thin shell over the functions the notebooks call: every option is a field
 of `SearchConfig`, `TrainConfig` or `DAGSearchConfig` (same name, dashes for underscores), and
@@ -7,76 +7,20 @@ of `SearchConfig`, `TrainConfig` or `DAGSearchConfig` (same name, dashes for und
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
-from .core.config import ConfigError, field_help
-from .core.runs import load_data
-from .core.tables import key_value_table
-from .core.training import TrainConfig
-from .dag_blocks.config import DAGSearchConfig
-from .darts.config import SCHEDULES, SearchConfig
+from ..core.config import ConfigError
+from ..core.runs import load_data
+from ..core.tables import key_value_table
+from ..core.training import TrainConfig
+from ..dag_blocks.config import DAGSearchConfig
+from ..darts.config import SCHEDULES, SearchConfig
+from . import ground_truth
+from .options import DEMO_SCHEDULE, DEMO_SEARCH, DEMO_TRAIN, add_config_args, as_options, config_from
 
-DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=10,
-                   batch_size=64, order=1)
-DEMO_SCHEDULE = "decisive"
-DEMO_TRAIN = dict(layers=6, channels=12, epochs=12, batch_size=64)
-
-
-def _order(text: str):
-    return "exact" if text == "exact" else int(text)
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(t.strip() for t in text.split(",") if t.strip())
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-# Fields whose default does not tell the type.
-_TYPES = {"image_size": int, "data_root": str, "order": _order, "primitives": _csv, "grayscale": _bool,
-          "fast": _bool}
-
-
-def _add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
-    group = parser.add_argument_group(title)
-    descriptions = field_help(cls)
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else None
-        kind = _TYPES.get(f.name, type(default))
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{cls.__name__}.{f.name}", type=kind,
-                           metavar=f.name.upper(), default=None,
-                           help=f"{descriptions.get(f.name, '')} (default: {shown})".replace("%", "%%"))
-
-
-_SECTIONS = {SearchConfig: "search", TrainConfig: "train", DAGSearchConfig: "dag_search"}
-
-
-def _config(cls, args, base: dict | None = None):
-    values = dict(base or {})
-    path = getattr(args, "config", None)
-    if path:
-        loaded = json.loads(Path(path).read_text())
-        section = _SECTIONS[cls]
-        values.update(loaded[section] if section in loaded else loaded)
-    prefix = cls.__name__ + "."
-    given = {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
-    config = cls.from_dict({**values, **given})
-    schedule = getattr(args, "schedule", None)
-    if schedule:  # the schedule's settings, then every option given on the command line over them
-        config = config.with_schedule(schedule).replace(**given)
-    return config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("search", help="run a DARTS search and write genotype.json, alphas.pt, figures")
-    _add_config_args(p, SearchConfig, "search configuration")
+    add_config_args(p, SearchConfig, "search configuration")
     p.add_argument("--schedule", choices=sorted(SCHEDULES),
                    help="architecture schedule: 'decisive' (decides within a CPU budget) or 'paper' (Liu et al.); "
                         "options given explicitly win over it")
@@ -102,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, help="dataset (default: the one of the search run)")
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--data-root", default=None)
-    _add_config_args(p, TrainConfig, "training configuration")
+    add_config_args(p, TrainConfig, "training configuration")
     p.add_argument("--config", help="JSON file with TrainConfig fields (or a 'train' section)")
     p.add_argument("--out", help="run directory (default: the genotype's directory)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
@@ -120,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dag-search", help="search DAG-wired dense blocks (notebook 04); retrain the best "
                                           "block and the plain dense network of the same size")
-    _add_config_args(p, DAGSearchConfig, "DAG search configuration")
+    add_config_args(p, DAGSearchConfig, "DAG search configuration")
     p.add_argument("--config", help="JSON file with DAGSearchConfig fields (or a 'dag_search' section)")
     p.add_argument("--out", help="run directory (default: runs/<name>)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
@@ -130,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "result table (run it again to continue after an interruption)")
     p.add_argument("config", help='JSON file with "experiment", "search" and "train" sections')
     p.add_argument("--out", help="run directory (default: runs/<experiment name>)")
+    ground_truth.add_parsers(sub)
     return parser
 
 
@@ -155,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {_as_options(str(e))}", file=sys.stderr)
+        print(f"error: {as_options(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         print(f"\n{e or 'interrupted'}", file=sys.stderr)
@@ -164,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _search(args) -> int:
     from .core import distributed
-    from .darts import pipeline
-    from .darts.search import search
-    config = _config(SearchConfig, args)
+    from ..darts import pipeline
+    from ..darts.search import search
+    config = config_from(SearchConfig, args)
     run_dir = Path(args.out) if args.out else Path("runs") / config.name
     result = search(config, load_data(config), run_dir=run_dir, resume=args.resume)
     # Under torchrun every process holds the same result: rank 0 alone writes it.
@@ -181,23 +126,23 @@ def _search(args) -> int:
 
 
 def _train(args) -> int:
-    from .darts import pipeline
-    from .darts.genotypes import Genotype
+    from ..darts import pipeline
+    from ..darts.genotypes import Genotype
     genotype_path = Path(args.genotype)
     genotype = Genotype.load(genotype_path)
     run_dir = Path(args.out) if args.out else genotype_path.parent
     data = load_data(_data_config(genotype_path.parent, dataset=args.dataset,
                                            image_size=args.image_size, data_root=args.data_root))
-    result = pipeline.retrain(genotype, _config(TrainConfig, args), data, run_dir, resume=args.resume)
+    result = pipeline.retrain(genotype, config_from(TrainConfig, args), data, run_dir, resume=args.resume)
     print(json.dumps({"test": result.test, "run_dir": str(run_dir)}))
     return 0
 
 
 def _evaluate(args) -> int:
-    from .core.checkpoint import load_checkpoint
-    from .core.training import evaluate
-    from .darts.genotypes import Genotype
-    from .darts.retrain import build_network
+    from ..core.checkpoint import load_checkpoint
+    from ..core.training import evaluate
+    from ..darts.genotypes import Genotype
+    from ..darts.retrain import build_network
     run_dir = Path(args.run)
     saved = load_checkpoint(run_dir / "train_checkpoint.pt")
     config = TrainConfig.from_dict(saved["config"])
@@ -209,14 +154,14 @@ def _evaluate(args) -> int:
 
 
 def _plot(args) -> int:
-    from .darts import pipeline
+    from ..darts import pipeline
     for path in pipeline.plot_run(args.run):
         print(path)
     return 0
 
 
 def _demo(args) -> int:
-    from .darts import pipeline
+    from ..darts import pipeline
     search_cfg, train_cfg = dict(DEMO_SEARCH, name=args.name), dict(DEMO_TRAIN)
     if args.fast:
         search_cfg.update(layers=3, epochs=2, image_size=8)
@@ -234,11 +179,11 @@ def _demo(args) -> int:
 
 
 def _dag_search(args) -> int:
-    from .core.figures import savefig
-    from .dag_blocks.dag import DAG
-    from .dag_blocks.search import search_dags, train_dag
-    from .dag_blocks.viz import draw_dag
-    config = _config(DAGSearchConfig, args)
+    from ..core.figures import savefig
+    from ..dag_blocks.dag import DAG
+    from ..dag_blocks.search import search_dags, train_dag
+    from ..dag_blocks.viz import draw_dag
+    config = config_from(DAGSearchConfig, args)
     run_dir = Path(args.out) if args.out else Path("runs") / config.name
     data = load_data(config)
     result = search_dags(config, data, run_dir=run_dir, resume=args.resume)
@@ -261,7 +206,7 @@ def _dag_search(args) -> int:
 
 
 def _run(args) -> int:
-    from .hands import load_config, run_experiment
+    from ..hands import load_config, run_experiment
     run = load_config(args.config)
     out = run_experiment(*run, run_dir=args.out)
     run_dir = Path(args.out) if args.out else Path("runs") / run.experiment.name
@@ -270,11 +215,6 @@ def _run(args) -> int:
     return 0
 
 
-def _as_options(message: str) -> str:
-    """A config error in the command line's words: `SearchConfig.arch_lr` becomes `--arch-lr`."""
-    return re.sub(r"\b(?:SearchConfig|TrainConfig|DAGSearchConfig)\.(\w+)",
-                  lambda m: "--" + m.group(1).replace("_", "-"), message)
-
-
-_COMMANDS = {"search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot, "demo": _demo,
+_COMMANDS = {**ground_truth.COMMANDS, "search": _search, "train": _train, "evaluate": _evaluate, "plot": _plot,
+             "demo": _demo,
              "dag-search": _dag_search, "run": _run}

@@ -1,0 +1,193 @@
+"""The search methods scored on the ground truth, each registered once in `scoring.METHODS`.
+
+Every method searches the table's own space (its cells, operations and macro-architecture, read
+from the table's provenance) on the table's data, under a budget in seconds, and returns the cell
+it picks (`SearchOutcome`):
+
+- `darts_paper_o1`, `darts_paper_o2`: DARTS as published (softmax relaxation, Adam 3e-4 on alpha;
+  first and second order hypergradient, Liu et al. 2019, eq. 7-8);
+- `darts_decisive`: the course's decisive schedule (softmax warm-up, then Gumbel single path);
+- `single_path`: Gumbel single-path sampling from the first step, no warm-up (GDAS, Dong & Yang 2019);
+- `random_search`: random cells trained standalone on search_train for a short recipe and ranked on
+  search_val, as many as the budget holds (Li & Talwalkar, 2019);
+- `params`: the cell with the most parameters, no training at all (a baseline every proxy must beat);
+- `naswot`: the NASWOT score log|K_H| of each untrained cell (Mellor et al., ICML 2021, eq. 2).
+
+Supernet searches fit the budget by their number of epochs: a probe times a few search steps,
+and the epochs are those that fill the budget (the probe's seconds count in the cost). Their
+ranking of all cells (for Kendall tau) is the sum over a cell's edges of log softmax(alpha) of its
+operations, renormalised over the operations other than `none`.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..darts import SearchConfig, search
+from ..darts.genotypes import edge_index
+from ..darts.null import null_key
+from ..darts.search import build_supernet, make_optimizers, search_step
+from ..data import DataSplits, iterate_batches
+from .build import BenchConfig, build_networks, load_bench_data, train_cells
+from .scoring import SearchOutcome, register_method
+from .space import parse_cell_string
+from .table import GroundTruth
+
+
+@lru_cache(maxsize=4)
+def _bench(recipe: tuple) -> tuple[BenchConfig, DataSplits]:
+    config = BenchConfig.from_dict(dict(recipe))
+    return config, load_bench_data(config)
+
+
+def bench_of(table: GroundTruth) -> tuple[BenchConfig, DataSplits]:
+    """The table's recipe (from its provenance) and its data, loaded once per process."""
+    recipe = table.provenance.get("recipe")
+    if not recipe:
+        raise ValueError("the table has no provenance recipe (its .json beside the CSV): methods cannot "
+                         "know its space and data; rebuild it with `python -m darts_lite bench`")
+    return _bench(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in recipe.items()))
+
+
+def supernet_config(bench: BenchConfig, seed: int, schedule: str, epochs: int = 10, **changes) -> SearchConfig:
+    """A DARTS search over the table's space: its cell, operations (and `none`), macro-architecture, data."""
+    config = SearchConfig(name="ground_truth", dataset=bench.dataset, image_size=bench.image_size,
+                          data_root=bench.data_root, layers=bench.layers, channels=bench.channels, nodes=bench.nodes,
+                          multiplier=bench.nodes, primitives=("none", *bench.primitives), epochs=epochs, seed=seed,
+                          device="cpu")
+    return config.with_schedule(schedule).replace(**changes)
+
+
+def epochs_for_budget(config: SearchConfig, data: DataSplits, budget_seconds: float, probe_steps: int = 4) -> int:
+    """The epochs of `config` that fill `budget_seconds`, from the time of a few steps of its own kind."""
+    def step_seconds(sampling: str, arch_step: bool) -> float:
+        model = build_supernet(config, data)
+        model.set_sampling(sampling, config.tau_max)
+        w_opt, alpha_opt, _ = make_optimizers(model, config)
+        batches = zip(iterate_batches(data.search_train, config.batch_size, drop_last=True),
+                      iterate_batches(data.search_val, config.batch_size, drop_last=True))
+        times = []
+        for _, (train, val) in zip(range(probe_steps + 1), batches):
+            start = time.perf_counter()
+            search_step(model, w_opt, alpha_opt, train, val, config.order, config.radius, config.grad_clip,
+                        arch_step=arch_step)
+            times.append(time.perf_counter() - start)
+        return float(np.median(times[1:]))  # the first step pays for allocations
+
+    warmup_share = config.warmup_epochs / config.epochs
+    seconds = (1 - warmup_share) * step_seconds(config.sampling, True)
+    if warmup_share:
+        seconds += warmup_share * step_seconds("softmax", False)
+    steps = min(len(data.search_train), len(data.search_val)) // config.batch_size
+    per_epoch = seconds * steps * 1.15  # + the end-of-epoch evaluation
+    return max(2, int(budget_seconds / per_epoch))
+
+
+def alpha_scores(table: GroundTruth, alphas: torch.Tensor, primitives) -> list[float]:
+    """Each cell's log-probability under softmax(alpha) of the normal cell, `none` left out."""
+    keep = [i for i, p in enumerate(primitives) if p != "none"]
+    logw = torch.log_softmax(alphas.detach().double()[:, keep], dim=-1)
+    column = {primitives[i]: c for c, i in enumerate(keep)}
+    nodes = len(parse_cell_string(table.cells[0])) // 2
+    row = {edge: r for r, edge in enumerate(edge_index(nodes))}
+    return [float(sum(logw[row[(j, 2 + pos // 2)], column[op]] for pos, (op, j) in enumerate(parse_cell_string(c))))
+            for c in table.cells]
+
+
+_EPOCHS: dict[tuple, int] = {}  # (schedule, changes, budget) -> epochs, probed once per process
+
+
+def supernet_method(schedule: str, **changes):
+    """A method that runs a DARTS search with `schedule` (and `changes`) over the table's space.
+
+    Its epochs fill the budget (`epochs_for_budget`), probed at the first call and kept for every
+    later seed and for the null, so that all runs of a method share one configuration.
+    """
+    def run(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None) -> SearchOutcome:
+        bench, bench_data = bench_of(table)
+        data = bench_data if data is None else data
+        start = time.perf_counter()
+        key = (schedule, tuple(sorted(changes.items())), budget_seconds)
+        if key not in _EPOCHS:
+            _EPOCHS[key] = epochs_for_budget(supernet_config(bench, seed, schedule, **changes), data, budget_seconds)
+        config = supernet_config(bench, seed, schedule, _EPOCHS[key], **changes)
+        with tempfile.TemporaryDirectory() as run_dir:
+            result = search(config, data, run_dir=run_dir, progress=False)
+        return SearchOutcome(pick=result.genotype.normal, seconds=time.perf_counter() - start,
+                             scores=alpha_scores(table, result.alphas["normal"], config.primitives),
+                             details={"epochs": config.epochs, "decision": result.decision,
+                                      "null_key": null_key(config), "dataset": config.dataset,
+                                      "sampling": config.sampling, "train_acc": result.history[-1]["train_acc"],
+                                      "supernet_val_acc": result.history[-1]["val_acc"]})
+    run.supernet = True
+    return run
+
+
+def random_search(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None,
+                  epochs: int = 1, cells_per_step: int = 4) -> SearchOutcome:
+    """Random cells, each trained `epochs` on search_train and scored on search_val, until the budget is spent."""
+    bench, bench_data = bench_of(table)
+    data = bench_data if data is None else data
+    short = bench.replace(epochs=epochs, cells_per_step=cells_per_step)
+    order = np.random.default_rng(seed).permutation(len(table))
+    index = table.index[order].tolist()
+    start, scored = time.perf_counter(), {}
+    for s in range(0, len(index), cells_per_step):
+        if time.perf_counter() - start >= budget_seconds:
+            break
+        chunk = index[s:s + cells_per_step]
+        accs = train_cells(short, chunk, seed, data, train=data.search_train, test=data.search_val)
+        scored.update(zip(order[s:s + cells_per_step], accs))
+    best = max(scored, key=scored.get)
+    return SearchOutcome(pick=table.cells[best], seconds=time.perf_counter() - start,
+                         details={"candidates": len(scored), "epochs_each": epochs})
+
+
+def most_parameters(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None
+                    ) -> SearchOutcome:
+    """The cell with the most parameters (ties drawn by the seed): no data, no training."""
+    noise = np.random.default_rng(seed).random(len(table)) * 1e-3
+    scores = table.params + noise
+    return SearchOutcome(pick=table.cells[int(np.argmax(scores))], seconds=0.0, scores=list(map(float, scores)))
+
+
+def naswot_score(model: nn.Module, X: torch.Tensor) -> float:
+    """log|K_H| of Mellor et al. (2021, eq. 2): K_H[i, j] = units where inputs i and j share their ReLU sign."""
+    codes = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: codes.append((out > 0).flatten(1).double()))
+             for m in model.modules() if isinstance(m, nn.ReLU)]
+    try:
+        with torch.no_grad():
+            model(X)
+    finally:
+        for h in hooks:
+            h.remove()
+    c = torch.cat(codes, dim=1)
+    K = c @ c.T + (1 - c) @ (1 - c).T
+    return float(torch.linalg.slogdet(K)[1])
+
+
+def naswot(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None,
+           batch_size: int = 64) -> SearchOutcome:
+    """Every cell scored untrained by NASWOT on one search_train batch; the best score is the pick."""
+    bench, bench_data = bench_of(table)
+    data = bench_data if data is None else data
+    start = time.perf_counter()
+    X, _ = next(iterate_batches(data.search_train, batch_size, generator=torch.Generator().manual_seed(seed)))
+    scores = [naswot_score(net.train(), X) for net in build_networks(bench, table.index.tolist(), seed, data)]
+    return SearchOutcome(pick=table.cells[int(np.argmax(scores))], seconds=time.perf_counter() - start,
+                         scores=scores)
+
+
+register_method("darts_paper_o1", supernet_method("paper", order=1), "DARTS as published, first order")
+register_method("darts_paper_o2", supernet_method("paper", order=2), "DARTS as published, second order (eq. 8)")
+register_method("darts_decisive", supernet_method("decisive"), "softmax warm-up, then Gumbel single path")
+register_method("single_path", supernet_method("decisive", warmup_epochs=0), "Gumbel single path from step 1 (GDAS)")
+register_method("random_search", random_search, "random cells trained 1 epoch, best on search_val")
+register_method("params", most_parameters, "the cell with the most parameters (no training)")
+register_method("naswot", naswot, "zero-cost proxy: NASWOT log|K_H| at initialisation")

@@ -1,0 +1,140 @@
+"""Every search scored on the ground truth, at one budget, over seeds, beside its shuffled-label null.
+
+`run_study` runs each registered method (`scoring.METHODS`) once per seed under one budget in
+seconds, and each supernet method once more per seed on labels shuffled within search_train and
+search_val (`darts.null.shuffled_labels`): its null. The outcomes are saved as JSON (`save_study`;
+the course commits one beside its table) so that notebook 08 reads them without searching again,
+and `study_table` turns them into the rows of the results table: the picks' ground-truth accuracy
+(mean +- std), top %, regret, seconds, Kendall tau beside the noise ceiling, the kept weight the
+search reached, and what its null reached.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..core.config import write_json
+from ..core.stats import mean_std
+from ..darts.null import shuffled_labels
+from ..data.reference import reference_file
+from . import methods  # noqa: F401  (registers the methods)
+from .build import code_version
+from .methods import bench_of
+from .scoring import METHODS, SearchOutcome, score_method
+from .table import GroundTruth
+
+DEFAULT_TABLE = Path("ground_truth") / "digits16_2nodes.csv"
+DEFAULT_STUDY = Path("ground_truth") / "digits16_2nodes.study.json"
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def default_table() -> GroundTruth:
+    """The course's committed ground truth: digits 16x16, the 2-node cell of 3 operations."""
+    return GroundTruth.load(reference_file(DEFAULT_TABLE))
+
+
+def run_study(table: GroundTruth, names: Sequence[str] | None = None, seeds: Sequence[int] = (0, 1, 2),
+              budget_seconds: float = 30.0, null: bool = True, progress: bool = True) -> dict:
+    """Each method once per seed (and each supernet method on shuffled labels): a JSON-ready record."""
+    names = list(METHODS) if names is None else list(names)
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise KeyError(f"unknown method(s) {unknown}; registered: {', '.join(METHODS)}")
+    _, data = bench_of(table)
+    jobs = [(n, s, False) for n in names for s in seeds]
+    jobs += [(n, s, True) for n in names for s in seeds if null and getattr(METHODS[n].fn, "supernet", False)]
+    record = {"budget_seconds": budget_seconds, "seeds": list(seeds), "date": time.strftime("%Y-%m-%d"),
+              "code_version": code_version(), "methods": {n: {"description": METHODS[n].description,
+                                                              "runs": [], "null_runs": []} for n in names}}
+    for name, seed, shuffled in tqdm(jobs, desc="methods x seeds", disable=not progress):
+        outcome = METHODS[name].fn(table, seed, budget_seconds, shuffled_labels(data, seed) if shuffled else None)
+        run = {"seed": seed, **_jsonable(outcome)}
+        record["methods"][name]["null_runs" if shuffled else "runs"].append(run)
+    return record
+
+
+def _jsonable(outcome: SearchOutcome) -> dict:
+    d = asdict(outcome)
+    d["pick"] = [list(e) for e in d["pick"]] if not isinstance(d["pick"], str) else d["pick"]
+    d["scores"] = None if d["scores"] is None else [round(float(x), 6) for x in d["scores"]]
+    return d
+
+
+def save_study(record: dict, path: str | Path) -> Path:
+    """Write a study's record (JSON)."""
+    return write_json(path, record)
+
+
+def load_study(path: str | Path | None = None) -> dict:
+    """A saved study (default: the committed one), refusing a file that is not one or far too large."""
+    path = Path(path) if path is not None else reference_file(DEFAULT_STUDY)
+    if not path.is_file():
+        raise FileNotFoundError(f"study file {path} does not exist; `python -m darts_lite score` writes one")
+    if path.stat().st_size > MAX_BYTES:
+        raise ValueError(f"{path} is {path.stat().st_size:,} bytes, over the {MAX_BYTES:,}-byte limit of a study")
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a study file (JSON written by save_study): {e}") from e
+    if not isinstance(record, dict) or "methods" not in record:
+        raise ValueError(f"{path} is not a study file: it has no 'methods' section")
+    return record
+
+
+def _kept(runs: list[dict]) -> str:
+    values = [min(r["details"]["decision"][k]["kept_weight"] for k in ("normal",)) for r in runs
+              if "decision" in r.get("details", {})]
+    if not values:
+        return "n/a"
+    mean, std = mean_std(values)
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def study_table(table: GroundTruth, record: dict) -> list[dict]:
+    """One row per method: the scored picks (and the null's picks, kept weights) of a study record."""
+    rows = []
+    for name, m in record["methods"].items():
+        runs = m["runs"]
+        scored = score_method(table, name, [_gene(r["pick"]) for r in runs], [r["seconds"] for r in runs],
+                              [r["scores"] for r in runs if r.get("scores") is not None] or None)
+        row = {**scored.as_row(), "kept (normal)": _kept(runs), "null kept (normal)": _kept(m["null_runs"]),
+               "null acc": "n/a", "decided": "n/a"}
+        if m["null_runs"]:
+            null = score_method(table, name, [_gene(r["pick"]) for r in m["null_runs"]],
+                                [r["seconds"] for r in m["null_runs"]])
+            row["null acc"] = f"{null.mean_accuracy:.3f} ± {null.std_accuracy:.3f}"
+            reach = max(r["details"]["decision"]["normal"]["kept_weight"] for r in m["null_runs"])
+            decided = sum(r["details"]["decision"]["normal"]["kept_weight"] > max(0.5, reach) for r in runs)
+            row["decided"] = f"{decided} of {len(runs)}"
+        row["score"] = scored
+        rows.append(row)
+    return rows
+
+
+def _gene(pick) -> tuple | str:
+    return pick if isinstance(pick, str) else tuple((op, int(j)) for op, j in pick)
+
+
+def null_rows(record: dict) -> list[dict]:
+    """The null runs as rows of `darts.null`'s table (so that searches of those configurations find their null)."""
+    rows = []
+    for m in record["methods"].values():
+        for r in m["null_runs"]:
+            d = r["details"]
+            rows.append({"key": d["null_key"], "seed": r["seed"], "dataset": d["dataset"],
+                         "sampling": d["sampling"], "epochs": d["epochs"],
+                         "kept_weight_normal": round(d["decision"]["normal"]["kept_weight"], 4),
+                         "kept_weight_reduce": round(d["decision"]["reduce"]["kept_weight"], 4),
+                         "train_acc": round(d["train_acc"], 4), "val_acc": round(d["supernet_val_acc"], 4)})
+    return rows
+
+
+def ranking_summary(values: Sequence[float]) -> str:
+    """mean +- std of a list, or n/a."""
+    return "n/a" if not values else "{:.3f} ± {:.3f}".format(*mean_std(list(np.asarray(values, dtype=float))))

@@ -1,0 +1,86 @@
+"""Figures of the ground truth: the space's accuracy distribution, the noise ceiling, where each method's
+picks land, the null's kept weight beside the search's, and NAS-Bench-201's best-so-far curves."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .table import GroundTruth
+
+
+def plot_distribution(table: GroundTruth, marks: dict[str, float] | None = None, ax=None) -> Figure:
+    """Histogram of the cells' mean accuracy, with named accuracies (the best, the all-skip cells...) marked."""
+    fig = Figure(figsize=(6.4, 3.4), layout="constrained") if ax is None else ax.figure
+    ax = fig.subplots() if ax is None else ax
+    ax.hist(table.accuracy, bins=30, color="#9ab", edgecolor="white")
+    for i, (name, acc) in enumerate((marks or {}).items()):
+        ax.axvline(acc, color=f"C{i}", lw=2, label=f"{name} ({acc:.3f}, top {table.top_percent(acc):.0f}%)")
+    ax.set_xlabel("ground-truth test accuracy (mean over seeds)")
+    ax.set_ylabel("cells")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def plot_noise_ceiling(table: GroundTruth) -> Figure:
+    """Seed 0 against seed 1 for every cell: the ranking no search can beat (Kendall tau in the title)."""
+    fig = Figure(figsize=(4.2, 4.0), layout="constrained")
+    ax = fig.subplots()
+    a, b = table.accuracies[:, 0], table.accuracies[:, 1]
+    ax.scatter(a, b, s=10, c=table.skips, cmap="viridis")
+    low, high = min(a.min(), b.min()), max(a.max(), b.max())
+    ax.plot([low, high], [low, high], color="grey", lw=1)
+    ceiling = table.noise_ceiling()
+    ax.set_title(f"noise ceiling: tau {ceiling['kendall_tau']:.2f}, rho {ceiling['spearman_rho']:.2f}")
+    ax.set_xlabel(f"accuracy, seed {table.seeds[0]}")
+    ax.set_ylabel(f"accuracy, seed {table.seeds[1]}")
+    return fig
+
+
+def plot_picks(table: GroundTruth, picks: dict[str, Sequence[float]]) -> Figure:
+    """Each method's picks (ground-truth accuracy per run) drawn over the space's distribution."""
+    fig = Figure(figsize=(7.0, 0.5 * len(picks) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    acc = np.sort(table.accuracy)
+    ax.violinplot([acc], positions=[-1], vert=False, showextrema=False)
+    for i, (name, values) in enumerate(picks.items()):
+        ax.scatter(values, [i] * len(values), s=30, color=f"C{i % 10}", zorder=3)
+        ax.plot([np.mean(values)] * 2, [i - 0.3, i + 0.3], color=f"C{i % 10}", lw=2)
+    ax.axvline(np.median(acc), color="grey", ls="--", lw=1, label="median cell")
+    ax.axvline(acc[-1], color="black", ls=":", lw=1, label="best cell")
+    ax.set_yticks(range(-1, len(picks)), ["the space", *picks])
+    ax.set_xlabel("ground-truth test accuracy of the picked cell")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def plot_null(rows: Sequence[dict]) -> Figure:
+    """Kept weight of the normal cell per method: on the real labels and on shuffled ones (the null)."""
+    fig = Figure(figsize=(6.4, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for i, r in enumerate(rows):
+        ax.scatter(r["real"], [i + 0.12] * len(r["real"]), color="C0", label="real labels" if i == 0 else None)
+        ax.scatter(r["null"], [i - 0.12] * len(r["null"]), color="C3", marker="x",
+                   label="shuffled labels (null)" if i == 0 else None)
+    ax.axvline(0.5, color="grey", ls="--", lw=1, label="fixed threshold 0.5")
+    ax.set_yticks(range(len(rows)), [r["method"] for r in rows])
+    ax.set_xlabel("kept weight, normal cell")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_best_so_far(curves: dict[str, np.ndarray], best: float, ylabel: str) -> Figure:
+    """Mean best-so-far accuracy (band: 25-75% of runs) against queries, one line per search strategy."""
+    fig = Figure(figsize=(6.0, 3.4), layout="constrained")
+    ax = fig.subplots()
+    for i, (name, runs) in enumerate(curves.items()):
+        x = np.arange(1, runs.shape[1] + 1)
+        ax.plot(x, runs.mean(0), color=f"C{i}", label=name)
+        ax.fill_between(x, *np.percentile(runs, [25, 75], axis=0), color=f"C{i}", alpha=0.2)
+    ax.axhline(best, color="black", ls=":", lw=1, label=f"best cell ({best:.2f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("architectures queried")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    return fig

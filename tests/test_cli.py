@@ -110,7 +110,7 @@ def test_schedule_option_applies_the_schedule_and_explicit_options_win(tmp_path)
 
 CONFIGS = ["darts_lite.darts.config:SearchConfig", "darts_lite.core.training:TrainConfig",
            "darts_lite.dag_blocks.config:DAGSearchConfig", "darts_lite.meta_kernels.config:KernelSearchConfig",
-           "darts_lite.hands.config:ExperimentConfig"]
+           "darts_lite.hands.config:ExperimentConfig", "darts_lite.ground_truth.build:BenchConfig"]
 
 
 @pytest.mark.parametrize("spec", CONFIGS, ids=lambda s: s.split(":")[1])
@@ -126,16 +126,17 @@ def test_every_config_field_says_what_it_is(spec):
     assert not vague, f"{name} fields without a one-line description (a comment ending the line): {vague}"
 
 
-@pytest.mark.parametrize("command", ["search", "train", "dag-search"])
+@pytest.mark.parametrize("command", ["search", "train", "dag-search", "bench"])
 def test_help_gives_every_option_its_description(command, capsys):
     from darts_lite.core.config import field_help
     from darts_lite.core.training import TrainConfig
     from darts_lite.dag_blocks.config import DAGSearchConfig
     from darts_lite.darts.config import SearchConfig
+    from darts_lite.ground_truth.build import BenchConfig
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    cls = {"search": SearchConfig, "train": TrainConfig, "dag-search": DAGSearchConfig}[command]
+    cls = {"search": SearchConfig, "train": TrainConfig, "dag-search": DAGSearchConfig, "bench": BenchConfig}[command]
     for field, description in field_help(cls).items():
         assert f"--{field.replace('_', '-')}" in text and " ".join(description.split()) in text, field
 
@@ -144,7 +145,7 @@ def test_top_level_help_lists_every_command_with_one_line(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     lines = capsys.readouterr().out.splitlines()
-    for command in ("search", "train", "evaluate", "plot", "demo", "dag-search", "run"):
+    for command in ("search", "train", "evaluate", "plot", "demo", "dag-search", "run", "bench", "score", "null"):
         at = next(i for i, line in enumerate(lines) if line.split()[:1] == [command])
         said = " ".join(lines[at].split()[1:] or lines[at + 1].split())  # argparse puts a long name's help below
         assert len(said.split()) >= 4, (command, said)
@@ -162,3 +163,21 @@ def test_demo_shows_one_progress_bar_per_phase_and_says_where_everything_is(tmp_
     assert last[0].startswith("results: runs/d/metrics.json") and last[1].startswith("figures: runs/d/figures/")
     named = last[1].split("PNG files: ")[1].rstrip(")").split(", ")
     assert named and all((tmp_path / "runs" / "d" / "figures" / name).is_file() for name in named)
+
+
+def test_bench_score_and_null_on_a_tiny_table(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    assert main(["bench", "--image-size", "8", "--layers", "3", "--epochs", "1", "--limit", "4", "--workers", "1",
+                 "--out", str(table)]) == 0
+    assert "noise ceiling" in capsys.readouterr().out and table.with_suffix(".json").is_file()
+    nulls = tmp_path / "nulls.csv"
+    assert main(["score", "--table", str(table), "--methods", "params,naswot", "--seeds", "0,1", "--budget", "1",
+                 "--nulls", str(nulls)]) == 0
+    out = capsys.readouterr().out
+    assert "params" in out and "naswot" in out and "top %" in out
+    study = json.loads(table.with_suffix(".study.json").read_text())
+    assert [len(study["methods"][m]["runs"]) for m in ("params", "naswot")] == [2, 2]
+    assert not nulls.exists()  # neither method has a supernet: no null to measure
+    assert main(["null", "--image-size", "8", "--layers", "3", "--channels", "4", "--epochs", "1", "--seeds", "0",
+                 "--device", "cpu", "--nulls", str(nulls)]) == 0
+    assert "kept weight normal" in capsys.readouterr().out and len(nulls.read_text().splitlines()) == 2

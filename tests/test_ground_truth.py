@@ -234,3 +234,70 @@ def test_null_key_is_the_configuration_without_name_seed_device_and_data_folder(
     config = SearchConfig()
     assert null_key(config) == null_key(config.replace(name="x", seed=5, device="cpu", data_root="/elsewhere"))
     assert null_key(config) != null_key(config.replace(epochs=11))
+
+
+# --- the methods' formulas ------------------------------------------------------------------------
+
+def _table(genes, accuracies):
+    return GroundTruth(cells=[cell_string(g) for g in genes], canonical=[canonical(g) for g in genes],
+                       skips=[0] * len(genes), params=[1] * len(genes), macs=[1] * len(genes),
+                       accuracies=accuracies, seeds=[0, 1])
+
+
+def test_alpha_scores_are_the_cells_log_probability_without_none():
+    from darts_lite.darts.genotypes import edge_index
+    from darts_lite.ground_truth.methods import alpha_scores
+    genes = unique_cells()[:6]
+    table = _table(genes, [[0.5, 0.5]] * 6)
+    primitives = ("none", "skip_connect", "sep_conv_3x3", "max_pool_3x3")
+    alphas = torch.randn(5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    rows = {edge: r for r, edge in enumerate(edge_index(2))}
+    for gene, score in zip(genes, alpha_scores(table, alphas, primitives)):
+        expected = 0.0
+        for pos, (op, j) in enumerate(gene):  # by hand: softmax over the three real operations of the edge
+            row = alphas[rows[(j, 2 + pos // 2)], 1:]
+            expected += float(row[primitives.index(op) - 1] - torch.logsumexp(row, 0))
+        assert score == pytest.approx(expected, abs=1e-12)
+
+
+def test_naswot_score_is_the_log_determinant_of_the_hamming_kernel():
+    from darts_lite.ground_truth.methods import naswot_score
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 6), torch.nn.ReLU())
+    X = torch.randn(4, 5)
+    h1 = model[1](model[0](X))
+    codes = torch.cat([h1 > 0, model[3](model[2](h1)) > 0], dim=1).int()
+    units = codes.shape[1]
+    K = torch.tensor([[units - int((a != b).sum()) for b in codes] for a in codes], dtype=torch.float64)
+    assert naswot_score(model, X) == pytest.approx(float(torch.linalg.slogdet(K)[1]), abs=1e-9)
+
+
+def test_every_method_is_registered_and_scored_by_one_function():
+    from darts_lite.ground_truth import METHODS
+    assert set(METHODS) == {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path", "random_search",
+                            "params", "naswot"}
+    assert all(getattr(METHODS[m].fn, "supernet", False) for m in METHODS if m.startswith(("darts", "single")))
+
+
+def test_a_study_written_as_it_goes_continues_where_it_stopped(tmp_path, monkeypatch):
+    from darts_lite.ground_truth import scoring
+    from darts_lite.ground_truth.study import load_study, run_study
+    table = GroundTruth.load(build_table(BenchConfig(**TINY), tmp_path / "t.csv", progress=False))
+    calls = []
+
+    def fake(table, seed, budget_seconds, data=None):
+        calls.append(seed)
+        if len(calls) == 2 and seed == 1:
+            raise KeyboardInterrupt  # stopped during the second run
+        return scoring.SearchOutcome(pick=table.cells[seed], seconds=0.1, scores=[0.0] * len(table))
+
+    monkeypatch.setattr(scoring, "METHODS", {})
+    scoring.register_method("fake", fake)
+    monkeypatch.setattr("darts_lite.ground_truth.study.METHODS", scoring.METHODS)
+    path = tmp_path / "study.json"
+    with pytest.raises(KeyboardInterrupt):
+        run_study(table, ["fake"], seeds=[0, 1, 2], budget_seconds=1.0, progress=False, path=path)
+    assert [r["seed"] for r in load_study(path)["methods"]["fake"]["runs"]] == [0]
+    calls.clear()
+    record = run_study(table, ["fake"], seeds=[0, 1, 2], budget_seconds=1.0, progress=False, path=path)
+    assert calls == [1, 2] and [r["seed"] for r in record["methods"]["fake"]["runs"]] == [0, 1, 2]

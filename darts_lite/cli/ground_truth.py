@@ -27,7 +27,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2; GPU: 0,1,2,3,4)")
     p.add_argument("--budget", type=float, default=30.0, help="seconds per search (default: 30)")
     p.add_argument("--no-null", action="store_true", help="skip the shuffled-label runs")
-    p.add_argument("--out", default=None, help="study JSON (default: beside the table, <stem>.study.json)")
+    p.add_argument("--out", default=None, help="study JSON (default: beside the table, <stem>.study.json); a study "
+                                               "of the same budget and seeds there is continued")
     p.add_argument("--nulls", default=str(NULLS), help=f"null table the null runs are added to (default: {NULLS})")
 
     p = sub.add_parser("null", help="measure the null of `decided` for one search configuration: its kept "
@@ -64,8 +65,9 @@ def score(args) -> int:
     from ..ground_truth.table import GroundTruth
     table = GroundTruth.load(args.table)
     names = [n.strip() for n in args.methods.split(",")] if args.methods else None
-    record = run_study(table, names, _seeds(args.seeds), args.budget, null=not args.no_null)
-    out = save_study(record, args.out or Path(args.table).with_suffix(".study.json"))
+    out = Path(args.out or Path(args.table).with_suffix(".study.json"))
+    record = run_study(table, names, _seeds(args.seeds), args.budget, null=not args.no_null, path=out)
+    save_study(record, out)
     if null_rows(record):
         append_nulls(null_rows(record), args.nulls)
     rows = study_table(table, record)

@@ -99,23 +99,21 @@ def alpha_scores(table: GroundTruth, alphas: torch.Tensor, primitives) -> list[f
             for c in table.cells]
 
 
-_EPOCHS: dict[tuple, int] = {}  # (schedule, changes, budget) -> epochs, probed once per process
-
-
 def supernet_method(schedule: str, **changes):
     """A method that runs a DARTS search with `schedule` (and `changes`) over the table's space.
 
-    Its epochs fill the budget (`epochs_for_budget`), probed at the first call and kept for every
-    later seed and for the null, so that all runs of a method share one configuration.
+    Its epochs fill the budget (`epochs_for_budget`), probed at the first call for a budget and kept in
+    `run.epochs[budget]` for every later seed and the null, so that all runs of a method share one
+    configuration (a resumed study puts the epochs it recorded back there).
     """
     def run(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None) -> SearchOutcome:
         bench, bench_data = bench_of(table)
         data = bench_data if data is None else data
         start = time.perf_counter()
-        key = (schedule, tuple(sorted(changes.items())), budget_seconds)
-        if key not in _EPOCHS:
-            _EPOCHS[key] = epochs_for_budget(supernet_config(bench, seed, schedule, **changes), data, budget_seconds)
-        config = supernet_config(bench, seed, schedule, _EPOCHS[key], **changes)
+        if budget_seconds not in run.epochs:
+            run.epochs[budget_seconds] = epochs_for_budget(supernet_config(bench, seed, schedule, **changes),
+                                                           data, budget_seconds)
+        config = supernet_config(bench, seed, schedule, run.epochs[budget_seconds], **changes)
         with tempfile.TemporaryDirectory() as run_dir:
             result = search(config, data, run_dir=run_dir, progress=False)
         return SearchOutcome(pick=result.genotype.normal, seconds=time.perf_counter() - start,
@@ -124,7 +122,7 @@ def supernet_method(schedule: str, **changes):
                                       "null_key": null_key(config), "dataset": config.dataset,
                                       "sampling": config.sampling, "train_acc": result.history[-1]["train_acc"],
                                       "supernet_val_acc": result.history[-1]["val_acc"]})
-    run.supernet = True
+    run.supernet, run.epochs = True, {}
     return run
 
 

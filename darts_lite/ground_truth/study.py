@@ -40,8 +40,13 @@ def default_table() -> GroundTruth:
 
 
 def run_study(table: GroundTruth, names: Sequence[str] | None = None, seeds: Sequence[int] = (0, 1, 2),
-              budget_seconds: float = 30.0, null: bool = True, progress: bool = True) -> dict:
-    """Each method once per seed (and each supernet method on shuffled labels): a JSON-ready record."""
+              budget_seconds: float = 30.0, null: bool = True, progress: bool = True,
+              path: str | Path | None = None) -> dict:
+    """Each method once per seed (and each supernet method on shuffled labels): a JSON-ready record.
+
+    With `path`, the record is written after every run, and a study of the same budget and seeds
+    already there is continued: the runs it holds are kept, not run again.
+    """
     names = list(METHODS) if names is None else list(names)
     unknown = [n for n in names if n not in METHODS]
     if unknown:
@@ -50,12 +55,25 @@ def run_study(table: GroundTruth, names: Sequence[str] | None = None, seeds: Seq
     jobs = [(n, s, False) for n in names for s in seeds]
     jobs += [(n, s, True) for n in names for s in seeds if null and getattr(METHODS[n].fn, "supernet", False)]
     record = {"budget_seconds": budget_seconds, "seeds": list(seeds), "date": time.strftime("%Y-%m-%d"),
-              "code_version": code_version(), "methods": {n: {"description": METHODS[n].description,
-                                                              "runs": [], "null_runs": []} for n in names}}
+              "code_version": code_version(), "methods": {}}
+    if path is not None and Path(path).is_file():
+        old = load_study(path)
+        if (old["budget_seconds"], old["seeds"]) == (budget_seconds, list(seeds)):
+            record = old
+    for n in names:
+        record["methods"].setdefault(n, {"description": METHODS[n].description, "runs": [], "null_runs": []})
+        for r in record["methods"][n]["runs"]:  # a resumed study keeps its methods' configuration
+            if "epochs" in r["details"] and hasattr(METHODS[n].fn, "epochs"):
+                METHODS[n].fn.epochs.setdefault(budget_seconds, r["details"]["epochs"])
+    done = {(n, r["seed"], kind == "null_runs") for n, m in record["methods"].items()
+            for kind in ("runs", "null_runs") for r in m[kind]}
     for name, seed, shuffled in tqdm(jobs, desc="methods x seeds", disable=not progress):
+        if (name, seed, shuffled) in done:
+            continue
         outcome = METHODS[name].fn(table, seed, budget_seconds, shuffled_labels(data, seed) if shuffled else None)
-        run = {"seed": seed, **_jsonable(outcome)}
-        record["methods"][name]["null_runs" if shuffled else "runs"].append(run)
+        record["methods"][name]["null_runs" if shuffled else "runs"].append({"seed": seed, **_jsonable(outcome)})
+        if path is not None:
+            save_study(record, path)
     return record
 
 

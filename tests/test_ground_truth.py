@@ -100,7 +100,7 @@ def test_bank_refuses_an_operation_it_has_no_grouped_version_of():
 
 # --- the build ------------------------------------------------------------------------------------
 
-TINY = dict(image_size=8, epochs=1, limit=4, cells_per_step=2, workers=1, seeds=(0, 1))
+TINY = dict(image_size=8, layers=3, epochs=1, limit=4, cells_per_step=2, workers=1, seeds=(0, 1))
 
 
 def test_build_writes_the_schema_and_provenance(tmp_path):
@@ -148,8 +148,8 @@ def test_a_cell_trains_the_same_in_any_bank():
 def test_a_killed_build_continues_where_it_stopped(tmp_path):
     out = tmp_path / "t.csv"
     partial = out.with_suffix(".partial.jsonl")
-    cmd = [sys.executable, "-m", "darts_lite", "bench", "--image-size", "8", "--epochs", "1", "--limit", "6",
-           "--cells-per-step", "1", "--workers", "1", "--out", str(out)]
+    cmd = [sys.executable, "-m", "darts_lite", "bench", "--image-size", "8", "--layers", "3", "--epochs", "1",
+           "--limit", "6", "--cells-per-step", "1", "--workers", "1", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and (not partial.exists() or len(partial.read_text().splitlines()) < 3):

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _search(args) -> int:
-    from .core import distributed
+    from ..core import distributed
     from ..darts import pipeline
     from ..darts.search import search
     config = config_from(SearchConfig, args)

@@ -22,13 +22,13 @@ from .build import BenchConfig, build_table
 from .methods import alpha_scores, naswot_score
 from .nulls import measure_null
 from .scoring import METHODS, MethodScore, SearchOutcome, register_method, score_all, score_method
-from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, genotype_of, unique_cells
+from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of, unique_cells
 from .study import DEFAULT_STUDY, DEFAULT_TABLE, default_table, load_study, run_study, save_study, study_table
 from .table import GroundTruth
 
 __all__ = [
     "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "GroundTruth", "METHODS", "MethodScore",
     "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table", "canonical", "cell_string",
-    "default_table", "genotype_of", "load_study", "measure_null", "nasbench201", "naswot_score", "register_method",
+    "default_table", "enumerate_cells", "genotype_of", "load_study", "measure_null", "nasbench201", "naswot_score", "register_method",
     "run_study", "save_study", "score_all", "score_method", "study_table", "unique_cells", "viz",
 ]

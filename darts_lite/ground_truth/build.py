@@ -50,7 +50,7 @@ class BenchConfig(Config):
     epochs: int = 8                  # training epochs per cell and seed (GPU: 20 or more)
     batch_size: int = 32             # images per SGD step
     lr: float = 0.05                 # SGD learning rate, cosine-annealed to 0
-    momentum: float = 0.9            # SGD momentum
+    momentum: float = 0.9            # SGD momentum of the weights
     weight_decay: float = 3e-4       # L2 penalty on the weights
     grad_clip: float = 5.0           # largest gradient norm of each network; 0 disables clipping
     scored_on: str = "val+test"      # val+test (train on search_train: more images scored) or test (retraining's split)
@@ -234,8 +234,12 @@ def _map(fn, todo, config: BenchConfig, workers: int):
     if not todo:
         return
     if workers == 1:
+        threads = torch.get_num_threads()
         _init_worker(config.to_dict())
-        yield from map(fn, todo)
+        try:
+            yield from map(fn, todo)
+        finally:
+            torch.set_num_threads(threads)  # the worker's one thread, not this process's for good
         return
     import multiprocessing
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),

@@ -24,5 +24,5 @@ def measure_null(config: SearchConfig, data: DataSplits, seeds: Sequence[int] = 
         rows.append({"key": null_key(cfg), "seed": seed, "dataset": cfg.dataset, "sampling": cfg.sampling,
                      "epochs": cfg.epochs, "kept_weight_normal": round(result.decision["normal"]["kept_weight"], 4),
                      "kept_weight_reduce": round(result.decision["reduce"]["kept_weight"], 4),
-                     "train_acc": round(last["acc"], 4), "val_acc": round(last["val_acc"], 4)})
+                     "train_acc": round(last["train_acc"], 4), "val_acc": round(last["val_acc"], 4)})
     return rows

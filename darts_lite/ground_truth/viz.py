@@ -16,8 +16,8 @@ def plot_distribution(table: GroundTruth, marks: dict[str, float] | None = None,
     ax = fig.subplots() if ax is None else ax
     ax.hist(table.accuracy, bins=30, color="#9ab", edgecolor="white")
     for i, (name, acc) in enumerate((marks or {}).items()):
-        ax.axvline(acc, color=f"C{i}", lw=2, label=f"{name} ({acc:.3f}, top {table.top_percent(acc):.0f}%)")
-    ax.set_xlabel("ground-truth test accuracy (mean over seeds)")
+        ax.axvline(acc, color=f"C{i}", lw=2, label=f"{name} ({acc:.3f}, top {table.top_percent(acc):.1f}%)")
+    ax.set_xlabel("ground-truth accuracy (mean over seeds)")
     ax.set_ylabel("cells")
     ax.legend(fontsize=8, loc="upper left")
     return fig
@@ -50,7 +50,7 @@ def plot_picks(table: GroundTruth, picks: dict[str, Sequence[float]]) -> Figure:
     ax.axvline(np.median(acc), color="grey", ls="--", lw=1, label="median cell")
     ax.axvline(acc[-1], color="black", ls=":", lw=1, label="best cell")
     ax.set_yticks(range(-1, len(picks)), ["the space", *picks])
-    ax.set_xlabel("ground-truth test accuracy of the picked cell")
+    ax.set_xlabel("ground-truth accuracy of the picked cell")
     ax.legend(fontsize=8, loc="lower left")
     return fig
 

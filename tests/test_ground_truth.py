@@ -301,3 +301,32 @@ def test_a_study_written_as_it_goes_continues_where_it_stopped(tmp_path, monkeyp
     calls.clear()
     record = run_study(table, ["fake"], seeds=[0, 1, 2], budget_seconds=1.0, progress=False, path=path)
     assert calls == [1, 2] and [r["seed"] for r in record["methods"]["fake"]["runs"]] == [0, 1, 2]
+
+
+# --- what is committed ------------------------------------------------------------------------------
+
+def test_the_committed_table_and_study_are_complete_and_agree():
+    from darts_lite.ground_truth import default_table, load_study, study_table
+    table = default_table()
+    assert len(table) == 207 and table.seeds == [0, 1]
+    prov = table.provenance
+    assert prov["space"]["cells"] == 207 and prov["recipe"] == BenchConfig().to_dict() | {"primitives": list(
+        BenchConfig().primitives), "seeds": list(BenchConfig().seeds)}, "the table was built with another recipe"
+    assert prov["seconds"] > 0 and prov["code_version"] and prov["device"]
+    study = load_study()
+    rows = study_table(table, study)
+    assert {r["method"] for r in rows} == {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path",
+                                           "random_search", "params", "naswot"}
+    assert all(len(m["runs"]) == len(study["seeds"]) >= 3 for m in study["methods"].values())
+
+
+def test_the_demo_and_the_studys_searches_have_a_measured_null():
+    from darts_lite.cli.options import DEMO_SCHEDULE, DEMO_SEARCH
+    from darts_lite.ground_truth import load_study
+    demo = SearchConfig(**DEMO_SEARCH).with_schedule(DEMO_SCHEDULE)
+    assert lookup_null(demo)["seeds"] >= 3, "the demo's configuration changed: run `make nulls` and commit"
+    keys = {r["details"]["null_key"] for m in load_study()["methods"].values() for r in m["runs"]
+            if "null_key" in r["details"]}
+    from darts_lite.darts.null import read_nulls
+    measured = {r["key"] for r in read_nulls(ROOT / "data" / "decision_null" / "nulls.csv")}
+    assert keys and keys <= measured

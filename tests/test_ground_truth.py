@@ -330,3 +330,27 @@ def test_the_demo_and_the_studys_searches_have_a_measured_null():
     from darts_lite.darts.null import read_nulls
     measured = {r["key"] for r in read_nulls(ROOT / "data" / "decision_null" / "nulls.csv")}
     assert keys and keys <= measured
+
+
+def test_study_and_null_files_of_the_wrong_kind_are_named_errors(tmp_path, monkeypatch):
+    from darts_lite.darts import null as null_module
+    from darts_lite.darts.null import read_nulls
+    from darts_lite.ground_truth import study as study_module
+    from darts_lite.ground_truth.study import load_study
+    bad = tmp_path / "study.json"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not json")
+    with pytest.raises(ValueError, match=r"study\.json is not a study file"):
+        load_study(bad)
+    bad.write_text(json.dumps({"runs": []}))
+    with pytest.raises(ValueError, match="no 'methods' section"):
+        load_study(bad)
+    monkeypatch.setattr(study_module, "MAX_BYTES", 10)
+    with pytest.raises(ValueError, match="over the 10-byte limit"):
+        load_study(bad)
+    nulls = tmp_path / "nulls.csv"
+    nulls.write_text("key,seed\nk,0\n")
+    with pytest.raises(ValueError, match=r"nulls\.csv lacks the column\(s\)"):
+        read_nulls(nulls)
+    monkeypatch.setattr(null_module, "MAX_BYTES", 5)
+    with pytest.raises(ValueError, match="a null table is a few kB"):
+        read_nulls(nulls)

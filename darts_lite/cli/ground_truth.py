@@ -1,12 +1,11 @@
 """`python -m darts_lite {bench,score,null}`: the ground-truth table, every search scored on it, and nulls."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from ..darts.config import SCHEDULES, SearchConfig
 from ..ground_truth.build import BenchConfig
-from .options import DEMO_SCHEDULE, DEMO_SEARCH, add_config_args, config_from
+from .options import DEMO_SCHEDULE, DEMO_SEARCH, add_config_args, config_from, int_list
 
 TABLE = Path("data") / "ground_truth" / "digits16_2nodes.csv"
 NULLS = Path("data") / "decision_null" / "nulls.csv"
@@ -24,7 +23,8 @@ def add_parsers(sub) -> None:
                                      "budget, each supernet search also on shuffled labels (its null)")
     p.add_argument("--table", default=str(TABLE), help=f"ground-truth CSV (default: {TABLE})")
     p.add_argument("--methods", default=None, help="comma-separated method names (default: all registered)")
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2; GPU: 0,1,2,3,4)")
+    p.add_argument("--seeds", type=int_list, default=(0, 1, 2), help="comma-separated seeds (default: 0,1,2; "
+                                                                    "GPU: 0,1,2,3,4)")
     p.add_argument("--budget", type=float, default=30.0, help="seconds per search (default: 30)")
     p.add_argument("--no-null", action="store_true", help="skip the shuffled-label runs")
     p.add_argument("--out", default=None, help="study JSON (default: beside the table, <stem>.study.json); a study "
@@ -36,16 +36,11 @@ def add_parsers(sub) -> None:
     add_config_args(p, SearchConfig, "search configuration")
     p.add_argument("--schedule", choices=sorted(SCHEDULES), help="architecture schedule (options given win)")
     p.add_argument("--config", help="JSON file with SearchConfig fields (or a 'search' section)")
-    p.add_argument("--demo", action="store_true", help="the configuration of `make demo` (its search, as the demo runs it)")
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds of the null (default: 0,1,2)")
+    p.add_argument("--demo", action="store_true",
+                   help="the configuration of `make demo` (its search, as the demo runs it)")
+    p.add_argument("--seeds", type=int_list, default=(0, 1, 2),
+                   help="comma-separated seeds of the null (default: 0,1,2)")
     p.add_argument("--nulls", default=str(NULLS), help=f"null table to add the rows to (default: {NULLS})")
-
-
-def _seeds(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"--seeds must be comma-separated integers, got {text!r}") from e
 
 
 def bench(args) -> int:
@@ -66,10 +61,11 @@ def score(args) -> int:
     table = GroundTruth.load(args.table)
     names = [n.strip() for n in args.methods.split(",")] if args.methods else None
     out = Path(args.out or Path(args.table).with_suffix(".study.json"))
-    record = run_study(table, names, _seeds(args.seeds), args.budget, null=not args.no_null, path=out)
+    record = run_study(table, names, args.seeds, args.budget, null=not args.no_null, path=out)
     save_study(record, out)
-    if null_rows(record):
-        append_nulls(null_rows(record), args.nulls)
+    nulls = null_rows(record)
+    if nulls:
+        append_nulls(nulls, args.nulls)
     rows = study_table(table, record)
     columns = [(c, c) for c in rows[0] if c != "score"]
     print(text_table(rows, columns))
@@ -84,7 +80,7 @@ def null(args) -> int:
     config = config_from(SearchConfig, args, DEMO_SEARCH if args.demo else None)
     if args.demo:
         config = config.with_schedule(DEMO_SCHEDULE)
-    rows = measure_null(config, load_data(config), _seeds(args.seeds))
+    rows = measure_null(config, load_data(config), args.seeds)
     path = append_nulls(rows, args.nulls)
     for r in rows:
         print(f"seed {r['seed']}: kept weight normal {r['kept_weight_normal']}, reduce {r['kept_weight_reduce']} "

@@ -37,8 +37,15 @@ def boolean(text: str) -> bool:
 
 
 # Fields whose default does not tell the type.
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in csv_list(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
+
+
 TYPES = {"image_size": int, "data_root": str, "order": parse_order, "primitives": csv_list, "grayscale": boolean,
-          "fast": boolean, "seeds": lambda text: tuple(int(t) for t in csv_list(text))}
+          "fast": boolean, "seeds": int_list}
 
 
 def add_config_args(parser: argparse.ArgumentParser, cls, title: str) -> None:

@@ -5,7 +5,8 @@ sampling and annealing (GDAS) push the softmax towards one-hot whatever the data
 weight means a choice only above what the same search reaches on data without signal. `shuffled_labels`
 permutes the labels within search_train and within search_val (the images and class counts stay,
 every image-label link goes); `measure_null` runs a search configuration on such data over several
-seeds (`ground_truth.nulls.measure_null`), and `judge` reads a search's decision against the measured null of its configuration:
+seeds (`ground_truth.nulls.measure_null`), and `judge` reads a search's decision against the
+measured null of its configuration:
 
     decided = kept_weight > max(DECIDED, the largest kept weight the null reached), per cell kind.
 
@@ -23,7 +24,7 @@ from typing import Sequence
 
 import torch
 
-from ..core.decision import DECIDED
+from ..core.decision import DECIDED, kinds
 from ..data import DataSplits, Split
 from ..data.reference import reference_file
 from .config import SearchConfig
@@ -48,6 +49,20 @@ def shuffled_labels(data: DataSplits, seed: int) -> DataSplits:
 
     return DataSplits(**{**data.__dict__, "search_train": shuffle(data.search_train),
                          "search_val": shuffle(data.search_val)})
+
+
+def threshold(reach: float | None) -> float:
+    """The kept weight a cell kind must pass to count as decided: 0.5, or the null's reach when higher."""
+    return DECIDED if reach is None else max(DECIDED, reach)
+
+
+def null_row(key: str, seed: int, dataset: str, sampling: str, epochs: int, decision: dict, train_acc: float,
+             val_acc: float) -> dict:
+    """One row of the null table: a configuration's search on shuffled labels, for one seed."""
+    return {"key": key, "seed": seed, "dataset": dataset, "sampling": sampling, "epochs": epochs,
+            "kept_weight_normal": round(decision["normal"]["kept_weight"], 4),
+            "kept_weight_reduce": round(decision["reduce"]["kept_weight"], 4),
+            "train_acc": round(train_acc, 4), "val_acc": round(val_acc, 4)}
 
 
 FIELDS = ("key", "seed", "dataset", "sampling", "epochs", "kept_weight_normal", "kept_weight_reduce",
@@ -97,9 +112,9 @@ def lookup_null(config: SearchConfig, path: str | Path | None = None) -> dict | 
 def judge(decision: dict, config: SearchConfig, path: str | Path | None = None) -> dict:
     """`decision` with its null and `decided` read against it (kept weight above max(DECIDED, null max))."""
     null = lookup_null(config, path)
-    out = {kind: dict(c) for kind, c in decision.items() if kind != "decided"}
+    out = {kind: dict(c) for kind, c in kinds(decision).items()}
     for kind, c in out.items():
-        c["threshold"] = max(DECIDED, null[kind]["max"]) if null else DECIDED
+        c["threshold"] = threshold(null[kind]["max"] if null else None)
         c["decided"] = c["kept_weight"] > c["threshold"] if null else c["kept_weight"] >= DECIDED
     return {**out, "decided": all(c["decided"] for c in out.values()),
             "null": null or {"measured": False, "why": "no null measured for this configuration "

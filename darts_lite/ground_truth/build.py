@@ -1,11 +1,12 @@
 """Building the ground-truth table: every cell of the small space trained standalone, on several seeds.
 
 `build_table(BenchConfig(), out)` trains each isomorphism class of `space` once per seed under one
-recipe (SGD, cosine schedule, the course's retraining convention: search_train + search_val in,
-test accuracy out) and writes one CSV row per cell: its key, its parameters and MACs, each seed's
-test accuracy. Work is split into tasks of `cells_per_step` cells (trained as one `BankNetwork`)
-run by `workers` processes of one thread each; every finished task is appended to
-`<out>.partial.jsonl`, so a killed build continues where it stopped. The provenance (space, data,
+recipe (SGD, cosine schedule; trained on search_train and scored on search_val + test by default,
+or the course's retraining convention, search_train + search_val against test: `scored_on`) and
+writes one CSV row per cell: its key, its parameters and MACs, each seed's accuracy. Work is split
+into tasks of `cells_per_step` cells (trained as one `BankNetwork`) run by `workers` processes of one
+thread each; every finished task is appended to `<out>.partial.jsonl`, so a killed build continues
+where it stopped. The provenance (space, data,
 recipe, seeds, device, seconds, code version) goes to `<out>.json` beside the CSV.
 """
 from __future__ import annotations
@@ -97,8 +98,9 @@ def build_networks(config: BenchConfig, indices: list[int], seed: int, data) -> 
 
 
 def train_cells(config: BenchConfig, indices: list[int], seed: int, data, train=None, test=None) -> list[float]:
-    """Train the cells `indices` with seed `seed` as one bank on `train` (default search_train + search_val);
-    their accuracies on `test` (default the test split), in order."""
+    """Train the cells `indices` with seed `seed` as one bank on `train`; their accuracies on `test`, in order.
+
+    `train` and `test` default to the recipe's splits (`bench_splits`)."""
     device = torch.device(config.device)
     networks = build_networks(config, indices, seed, data)
     bank = BankNetwork.from_networks(networks, C=config.channels, num_classes=data.num_classes,

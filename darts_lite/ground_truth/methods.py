@@ -32,7 +32,7 @@ from ..darts import SearchConfig, search
 from ..darts.genotypes import edge_index
 from ..darts.null import null_key
 from ..darts.search import build_supernet, make_optimizers, search_step
-from ..data import DataSplits, iterate_batches
+from ..data import DataSplits, iterate_batches, num_batches
 from .build import BenchConfig, build_networks, load_bench_data, train_cells
 from .scoring import SearchOutcome, register_method
 from .space import parse_cell_string
@@ -83,7 +83,7 @@ def epochs_for_budget(config: SearchConfig, data: DataSplits, budget_seconds: fl
     seconds = (1 - warmup_share) * step_seconds(config.sampling, True)
     if warmup_share:
         seconds += warmup_share * step_seconds("softmax", False)
-    steps = min(len(data.search_train), len(data.search_val)) // config.batch_size
+    steps = min(num_batches(len(s), config.batch_size, True) for s in (data.search_train, data.search_val))
     per_epoch = seconds * steps * 1.15  # + the end-of-epoch evaluation
     return max(2, int(budget_seconds / per_epoch))
 

@@ -9,7 +9,7 @@ import tempfile
 from typing import Sequence
 
 from ..darts import SearchConfig, search
-from ..darts.null import null_key, shuffled_labels
+from ..darts.null import null_key, null_row, shuffled_labels
 from ..data import DataSplits
 
 
@@ -21,8 +21,6 @@ def measure_null(config: SearchConfig, data: DataSplits, seeds: Sequence[int] = 
         with tempfile.TemporaryDirectory() as run_dir:
             result = search(cfg, shuffled_labels(data, seed), run_dir=run_dir, progress=False, judge_null=False)
         last = result.history[-1]
-        rows.append({"key": null_key(cfg), "seed": seed, "dataset": cfg.dataset, "sampling": cfg.sampling,
-                     "epochs": cfg.epochs, "kept_weight_normal": round(result.decision["normal"]["kept_weight"], 4),
-                     "kept_weight_reduce": round(result.decision["reduce"]["kept_weight"], 4),
-                     "train_acc": round(last["train_acc"], 4), "val_acc": round(last["val_acc"], 4)})
+        rows.append(null_row(null_key(cfg), seed, cfg.dataset, cfg.sampling, cfg.epochs, result.decision,
+                             last["train_acc"], last["val_acc"]))
     return rows

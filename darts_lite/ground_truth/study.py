@@ -16,12 +16,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from ..core.config import write_json
 from ..core.stats import mean_std
-from ..darts.null import shuffled_labels
+from ..darts.null import null_row, shuffled_labels, threshold
 from ..data.reference import reference_file
 from . import methods  # noqa: F401  (registers the methods)
 from .build import code_version
@@ -106,8 +105,7 @@ def load_study(path: str | Path | None = None) -> dict:
 
 
 def _kept(runs: list[dict]) -> str:
-    values = [min(r["details"]["decision"][k]["kept_weight"] for k in ("normal",)) for r in runs
-              if "decision" in r.get("details", {})]
+    values = [r["details"]["decision"]["normal"]["kept_weight"] for r in runs if "decision" in r["details"]]
     if not values:
         return "n/a"
     mean, std = mean_std(values)
@@ -128,7 +126,7 @@ def study_table(table: GroundTruth, record: dict) -> list[dict]:
                                 [r["seconds"] for r in m["null_runs"]])
             row["null acc"] = f"{null.mean_accuracy:.3f} ± {null.std_accuracy:.3f}"
             reach = max(r["details"]["decision"]["normal"]["kept_weight"] for r in m["null_runs"])
-            decided = sum(r["details"]["decision"]["normal"]["kept_weight"] > max(0.5, reach) for r in runs)
+            decided = sum(r["details"]["decision"]["normal"]["kept_weight"] > threshold(reach) for r in runs)
             row["decided"] = f"{decided} of {len(runs)}"
         row["score"] = scored
         rows.append(row)
@@ -145,14 +143,7 @@ def null_rows(record: dict) -> list[dict]:
     for m in record["methods"].values():
         for r in m["null_runs"]:
             d = r["details"]
-            rows.append({"key": d["null_key"], "seed": r["seed"], "dataset": d["dataset"],
-                         "sampling": d["sampling"], "epochs": d["epochs"],
-                         "kept_weight_normal": round(d["decision"]["normal"]["kept_weight"], 4),
-                         "kept_weight_reduce": round(d["decision"]["reduce"]["kept_weight"], 4),
-                         "train_acc": round(d["train_acc"], 4), "val_acc": round(d["supernet_val_acc"], 4)})
+            rows.append(null_row(d["null_key"], r["seed"], d["dataset"], d["sampling"], d["epochs"], d["decision"],
+                                 d["train_acc"], d["supernet_val_acc"]))
     return rows
 
-
-def ranking_summary(values: Sequence[float]) -> str:
-    """mean +- std of a list, or n/a."""
-    return "n/a" if not values else "{:.3f} ± {:.3f}".format(*mean_std(list(np.asarray(values, dtype=float))))

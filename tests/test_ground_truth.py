@@ -17,7 +17,7 @@ from darts_lite.darts import Network
 from darts_lite.darts.config import SearchConfig
 from darts_lite.darts.null import append_nulls, judge, lookup_null, null_key, shuffled_labels
 from darts_lite.data import load_dataset
-from darts_lite.ground_truth.bank import BankNetwork
+from darts_lite.ground_truth.bank import BankNetwork, BankPointwise
 from darts_lite.ground_truth.build import BenchConfig, build_table
 from darts_lite.ground_truth.space import (all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of,
                                            parse_cell_string, unique_cells)
@@ -93,6 +93,21 @@ def test_a_bank_step_is_each_network_step():
     assert torch.allclose(bank(X), torch.stack([n(X) for n in networks], dim=1), atol=1e-10)
 
 
+@pytest.mark.parametrize("stride,side", [(1, 6), (2, 7)])
+def test_bank_pointwise_is_the_grouped_1x1_convolution(stride, side):
+    torch.manual_seed(0)
+    ours = BankPointwise(3, 4, 2, stride).double()
+    conv = torch.nn.Conv2d(12, 6, 1, stride, 0, groups=3, bias=False).double()
+    with torch.no_grad():
+        conv.weight.copy_(ours.weight)
+    x = torch.randn(5, 12, side, side, dtype=torch.float64, requires_grad=True)
+    g = torch.randn_like(conv(x))
+    (a,), (b,) = [torch.autograd.grad(layer(x), x, g) for layer in (ours, conv)]
+    assert torch.allclose(ours(x), conv(x), atol=1e-12) and torch.allclose(a, b, atol=1e-12)
+    (wa,), (wb,) = [torch.autograd.grad(layer(x), layer.weight, g) for layer in (ours, conv)]
+    assert torch.allclose(wa, wb, atol=1e-12)
+
+
 def test_bank_refuses_an_operation_it_has_no_grouped_version_of():
     with pytest.raises(ValueError, match="no grouped version of 'dil_conv_3x3'"):
         BankNetwork([genotype_of((("dil_conv_3x3", 0), ("skip_connect", 1)))], C=4, num_classes=2, layers=3)
@@ -100,7 +115,7 @@ def test_bank_refuses_an_operation_it_has_no_grouped_version_of():
 
 # --- the build ------------------------------------------------------------------------------------
 
-TINY = dict(image_size=8, layers=3, epochs=1, limit=4, cells_per_step=2, workers=1, seeds=(0, 1))
+TINY = dict(image_size=8, layers=3, channels=4, epochs=1, limit=4, cells_per_step=2, workers=1, seeds=(0, 1))
 
 
 def test_build_writes_the_schema_and_provenance(tmp_path):

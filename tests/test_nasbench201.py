@@ -199,3 +199,58 @@ def test_incumbent_curve_reports_the_other_metric_of_the_best_so_far():
     report = NB201Table(arch=["a", "b", "c"], accuracy=np.array([10.0, 5.0, 30.0]))
     curve = incumbent_curve(np.array([[0, 1, 2], [2, 0, 1]]), search, report)
     assert curve.tolist() == [[10.0, 5.0, 5.0], [30.0, 30.0, 5.0]]
+
+
+# DARTS in the benchmark's own space (nb201_search)
+
+def _one_hot_cell(ops):
+    """A search cell whose alphas put all weight on `ops` (one per edge, in the cell string's order)."""
+    import torch
+    from darts_lite.ground_truth.nb201_search import NB201SearchCell
+    cell = NB201SearchCell(3).double().eval()
+    weights = torch.zeros(6, len(NB201_OPS), dtype=torch.float64)
+    weights[torch.arange(6), [NB201_OPS.index(op) for op in ops]] = 1.0
+    return cell, weights
+
+
+def test_the_search_cell_is_the_benchmarks_dag():
+    import torch
+    import torch.nn.functional as F
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    cell, w = _one_hot_cell(arch_ops(ALL_SKIP))  # node1 = x, node2 = x + x, node3 = x + x + 2x
+    assert torch.allclose(cell(x, w), 4 * x)
+    cell, w = _one_hot_cell(arch_ops(ALL_NONE))
+    assert torch.equal(cell(x, w), torch.zeros_like(x))
+    # node1 = x; node2 = node1; node3 = avg_pool(node2): only the path 0 -> 1 -> 2 -> 3 carries x
+    chain = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
+    cell, w = _one_hot_cell(arch_ops(chain))
+    assert torch.allclose(cell(x, w), F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
+
+
+def test_the_derived_cell_is_the_argmax_of_each_edge_and_a_benchmark_cell():
+    import torch
+    from darts_lite.ground_truth.nb201_search import NB201SearchNetwork
+    net = NB201SearchNetwork(C=4, cells_per_stage=1, num_classes=10, in_channels=1)
+    with torch.no_grad():
+        net.alphas.zero_()
+        net.alphas[torch.arange(6), [NB201_OPS.index(op) for op in arch_ops(EXAMPLE)]] = 1.0
+    assert net.arch() == EXAMPLE and net.arch() in load_nb201().arch
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    assert [p.data_ptr() for p in net.arch_parameters()] == [net.alphas.data_ptr()]
+    assert len(net.weight_parameters()) == len(list(net.parameters())) - 1
+
+
+def test_search_nb201_runs_darts_and_its_pick_is_looked_up():
+    from darts_lite.darts import SearchConfig
+    from darts_lite.data import load_dataset
+    from darts_lite.ground_truth.nb201_search import look_up, search_nb201
+    config = SearchConfig(name="nb201", dataset="digits", channels=4, batch_size=64, epochs=2, seed=0)
+    data = load_dataset("digits", image_size=8)
+    out = search_nb201(config, data, cells_per_stage=1, progress=False)
+    assert len(out["history"]) == 2 and out["arch"] == out["history"][-1]["arch"]
+    assert np.allclose(np.sum(out["alphas"], axis=1), 1.0) and np.ptp(out["alphas"]) > 0
+    found = look_up(load_nb201("cifar10", "test"), out["arch"])
+    assert 0 < found["accuracy"] < 100 and 0 < found["top_percent"] <= 100
+    assert search_nb201(config, data, cells_per_stage=1, progress=False)["alphas"] == out["alphas"]  # seeded
+    with pytest.raises(ValueError, match="is not a cell of the table"):
+        look_up(load_nb201("cifar10", "test"), "|skip_connect~0|")

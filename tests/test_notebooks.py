@@ -58,7 +58,8 @@ SMALL = {
     "07_hand_gender_search": dict(IMAGE_SIZE=8, SPLITS=1, SEARCH_LAYERS=3, SEARCH_CHANNELS=4, SEARCH_EPOCHS=1,
                                   TRAIN_LAYERS=3, TRAIN_CHANNELS=4, TRAIN_EPOCHS=1, BATCH_SIZE=64,
                                   BASELINES=["mobilenet_v3_small", "random", "random_search"]),
-    "08_ground_truth": dict(LIVE_METHODS=["params", "random_search"], LIVE_BUDGET=2.0, NB201_RUNS=3, NB201_QUERIES=30),
+    "08_ground_truth": dict(LIVE_METHODS=["params", "random_search"], LIVE_BUDGET=2.0, NB201_RUNS=3, NB201_QUERIES=30,
+                            NB201_DARTS_SEEDS=[0], NB201_DARTS_DATA="digits", NB201_DARTS_EPOCHS=1, NB201_DARTS_CELLS=1),
 }
 # Notebooks that need 11K Hands on disk (tests/conftest.py points HANDS11K_ROOT at the shared mini set).
 NEEDS_HANDS = notebooks_tool.NEEDS_HANDS
@@ -237,6 +238,7 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         assert -1 <= results["noise_ceiling"]["kendall_tau"] <= 1 and len(results["all_skip"]) == 3
         assert {m["method"] for m in results["methods"]} >= {"darts_paper_o1", "random_search", "params", "naswot"}
         assert 0 < results["nb201_beats_all_skip"] < 1 and set(results["live"]) == {"params", "random_search"}
+        assert [r["seed"] for r in results["nb201_darts"]] == [0] and 0 < results["nb201_darts"][0]["top_percent"] <= 100
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189
         assert 0 < results["images_found"] <= 11076

@@ -125,3 +125,15 @@ def test_check_primitives_rejects_duplicate():
 def test_check_primitives_rejects_empty():
     with pytest.raises(ValueError, match="at least one"):
         check_primitives([])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_max_pool_in_channels_last_memory_gives_torchs_values_ties_and_gradients(stride):
+    from darts_lite.darts.ops import MaxPool2d
+    torch.manual_seed(0)
+    x = torch.randint(0, 3, (4, 5, 9, 7)).double().requires_grad_()  # three values: ties in most windows
+    ours, theirs = MaxPool2d(3, stride, 1)(x), nn.MaxPool2d(3, stride, 1)(x)
+    assert ours.is_contiguous() and torch.equal(ours, theirs)
+    g = torch.randn_like(theirs)
+    assert torch.equal(torch.autograd.grad(ours, x, g)[0], torch.autograd.grad(theirs, x, g)[0])
+    assert isinstance(build_op("max_pool_3x3", 5, stride), MaxPool2d)

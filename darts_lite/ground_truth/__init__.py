@@ -14,12 +14,14 @@ has been trained standalone, so that a search's pick can be looked up instead of
   shuffled-label null (`run_study`, `python -m darts_lite score`); `nulls`: the null of `decided`
   for any search configuration;
 * `nasbench201`: the field's table (12 epochs), random search against regularised evolution;
+  `nb201_search`: DARTS in the benchmark's own space (`search_nb201`), its pick looked up (`look_up`);
 * `viz`: the figures of notebook 08.
 """
 from . import nasbench201, viz
 from .bank import BankNetwork
 from .build import BenchConfig, build_table
 from .methods import alpha_scores, naswot_score
+from .nb201_search import NB201SearchNetwork, look_up, search_nb201
 from .nulls import measure_null
 from .scoring import METHODS, MethodScore, SearchOutcome, register_method, score_all, score_method
 from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of, unique_cells
@@ -28,7 +30,8 @@ from .table import GroundTruth
 
 __all__ = [
     "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "GroundTruth", "METHODS", "MethodScore",
-    "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table", "canonical", "cell_string",
-    "default_table", "enumerate_cells", "genotype_of", "load_study", "measure_null", "nasbench201", "naswot_score", "register_method",
-    "run_study", "save_study", "score_all", "score_method", "study_table", "unique_cells", "viz",
+    "NB201SearchNetwork", "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table",
+    "canonical", "cell_string", "default_table", "enumerate_cells", "genotype_of", "load_study", "look_up",
+    "measure_null", "nasbench201", "naswot_score", "register_method", "run_study", "save_study", "score_all",
+    "score_method", "search_nb201", "study_table", "unique_cells", "viz",
 ]

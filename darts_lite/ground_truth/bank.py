@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ..darts import Network
 from ..darts.genotypes import Gene, Genotype
 from ..darts.layout import reduction_layers
+from ..darts.ops import MaxPool2d
 
 
 def per_network(x: torch.Tensor, K: int) -> torch.Tensor:
@@ -45,13 +46,33 @@ def copy_block(dst: nn.Module, src: nn.Module, k: int) -> None:
             d[k * s.shape[0]:(k + 1) * s.shape[0]].copy_(s)
 
 
+class BankPointwise(nn.Conv2d):
+    """K 1x1 convolutions (`groups=K`) as one batched matrix product: the same weights, a faster kernel on a CPU.
+
+    Network k's output block is `weight_k @ x_k` over the pixels; stride 2 takes every second pixel first,
+    as a 1x1 convolution of stride 2 does.
+    """
+
+    def __init__(self, K: int, c_in: int, c_out: int, stride: int = 1):
+        super().__init__(K * c_in, K * c_out, 1, stride, 0, groups=K, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride[0] > 1:
+            x = x[:, :, ::self.stride[0], ::self.stride[1]]
+        B, _, H, W = x.shape
+        K = self.groups
+        weight = self.weight.view(K, self.out_channels // K, self.in_channels // K)
+        return torch.matmul(weight, x.reshape(B, K, -1, H * W)).view(B, self.out_channels, H, W)
+
+
 class BankConvBN(nn.Sequential):
     """K (ReLU ->) convolution -> BatchNorm layers, grouped by network (or by channel when depthwise)."""
 
     def __init__(self, K: int, c_in: int, c_out: int, kernel: int = 1, stride: int = 1, relu: bool = True):
         layers = [nn.ReLU(inplace=False)] if relu else []
-        layers += [nn.Conv2d(K * c_in, K * c_out, kernel, stride, kernel // 2, groups=K, bias=False),
-                   nn.BatchNorm2d(K * c_out)]
+        conv = (BankPointwise(K, c_in, c_out, stride) if kernel == 1 else
+                nn.Conv2d(K * c_in, K * c_out, kernel, stride, kernel // 2, groups=K, bias=False))
+        layers += [conv, nn.BatchNorm2d(K * c_out)]
         super().__init__(*layers)
 
     def copy_from(self, k: int, src: nn.Module) -> None:
@@ -67,7 +88,7 @@ class BankSepConv(nn.Module):
         self.layers = nn.ModuleList()
         for s in (stride, 1):
             self.layers.extend([nn.Conv2d(K * C, K * C, 3, s, 1, groups=K * C, bias=False),
-                                nn.Conv2d(K * C, K * C, 1, groups=K, bias=False), nn.BatchNorm2d(K * C)])
+                                BankPointwise(K, C, C), nn.BatchNorm2d(K * C)])
 
     def forward(self, x):
         for i in (0, 3):
@@ -86,8 +107,8 @@ class BankFactorizedReduce(nn.Module):
     def __init__(self, K: int, c_in: int, c_out: int):
         super().__init__()
         self.K = K
-        self.conv_a = nn.Conv2d(K * c_in, K * c_out // 2, 1, stride=2, groups=K, bias=False)
-        self.conv_b = nn.Conv2d(K * c_in, K * c_out // 2, 1, stride=2, groups=K, bias=False)
+        self.conv_a = BankPointwise(K, c_in, c_out // 2, stride=2)
+        self.conv_b = BankPointwise(K, c_in, c_out // 2, stride=2)
         self.bn = nn.BatchNorm2d(K * c_out)
 
     def forward(self, x):
@@ -105,7 +126,7 @@ def bank_op(name: str, K: int, C: int, stride: int) -> nn.Module:
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else BankFactorizedReduce(K, C, C)
     if name == "max_pool_3x3":
-        return nn.MaxPool2d(3, stride=stride, padding=1)
+        return MaxPool2d(3, stride=stride, padding=1)
     if name == "sep_conv_3x3":
         return BankSepConv(K, C, stride)
     raise ValueError(f"the bank has no grouped version of {name!r}; it knows skip_connect, "

@@ -1,0 +1,149 @@
+"""DARTS in NAS-Bench-201's space: the benchmark's cell as a supernet, searched, and its pick looked up.
+
+NAS-Bench-201 (Dong & Yang, ICLR 2020, Sec. 2.1): a cell is a DAG of 4 nodes, node j the sum of one
+operation on every earlier node i < j (6 edges), each from `none`, `skip_connect`, `nor_conv_1x1` and
+`nor_conv_3x3` (ReLU-conv-BN) and `avg_pool_3x3`. The network: a 3x3 stem of C channels, three stages
+of N cells at C, 2C and 4C channels with a residual block of stride 2 between them, BN-ReLU, global
+pooling, a linear classifier (C = 16, N = 5 in the benchmark).
+
+DARTS relaxes each edge to the softmax mixture of eq. 2 (Liu et al., ICLR 2019), one row of
+`alphas` (6 x 5) shared by every cell; the search is the course's `search_step` (Algorithm 1, first
+order by default, the benchmark's DARTS-V1), and the derived cell keeps the argmax of each row,
+`none` included, as the benchmark's DARTS does: the pick is one of the 15,625 cells, so its accuracy
+is looked up (`nasbench201.load_nb201`), not trained. On CIFAR-10 the benchmark reports that DARTS
+collapses to the all-`skip_connect` cell; notebook 08's GPU settings run it to see.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..core.runtime import get_device
+from ..darts.config import SearchConfig
+from ..darts.ops import ReLUConvBN, Zero
+from ..darts.search import make_optimizers, search_step
+from ..data import DataSplits, iterate_batches, num_batches
+from .nasbench201 import NB201_OPS, N_EDGES, NB201Table, arch_string, percentile_of
+
+#: (node, input) of each edge, in the order of the cell string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
+EDGES: tuple[tuple[int, int], ...] = tuple((j, i) for j in range(1, 4) for i in range(j))
+
+
+def nb201_op(name: str, C: int) -> nn.Module:
+    """One candidate operation of the benchmark at C channels, stride 1 (BatchNorm without affine, as in search)."""
+    if name == "none":
+        return Zero(1)
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(C, C, 1, 1, 0, affine=False)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(C, C, 3, 1, 1, affine=False)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise ValueError(f"{name!r} is not an operation of NAS-Bench-201; its operations are {NB201_OPS}")
+
+
+class ResidualReduce(nn.Module):
+    """The benchmark's block between stages: two ReLU-conv-BN 3x3 (the first of stride 2) plus a pooled 1x1 shortcut."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_b(self.conv_a(x)) + self.shortcut(x)
+
+
+class NB201SearchCell(nn.Module):
+    """Node j = sum over i < j of the softmax(alpha_e)-weighted mixture of every operation on node i (eq. 2)."""
+
+    def __init__(self, C: int):
+        super().__init__()
+        self.edges = nn.ModuleList(nn.ModuleList(nb201_op(name, C) for name in NB201_OPS) for _ in EDGES)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for j in range(1, 4):
+            nodes.append(sum(sum(w * op(nodes[i]) for w, op in zip(weights[e], self.edges[e]))
+                             for e, (node, i) in enumerate(EDGES) if node == j))
+        return nodes[3]
+
+
+class NB201SearchNetwork(nn.Module):
+    """The benchmark's macro-architecture around the search cell; `alphas` (6 x 5) shared by all cells."""
+
+    def __init__(self, C: int = 16, cells_per_stage: int = 5, num_classes: int = 10, in_channels: int = 3,
+                 alpha_init_std: float = 1e-3):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        layers: list[nn.Module] = []
+        for stage, width in enumerate((C, 2 * C, 4 * C)):
+            if stage:
+                layers.append(ResidualReduce(width // 2, width))
+            layers.extend(NB201SearchCell(width) for _ in range(cells_per_stage))
+        self.layers = nn.ModuleList(layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU())
+        self.classifier = nn.Linear(4 * C, num_classes)
+        self.alphas = nn.Parameter(alpha_init_std * torch.randn(N_EDGES, len(NB201_OPS)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = F.softmax(self.alphas, dim=-1)
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x, weights) if isinstance(layer, NB201SearchCell) else layer(x)
+        return self.classifier(self.lastact(x).mean(dim=(2, 3)))
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alphas]
+
+    def named_weights(self) -> list[tuple[str, nn.Parameter]]:
+        return [(n, p) for n, p in self.named_parameters() if n != "alphas"]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for _, p in self.named_weights()]
+
+    def arch(self) -> str:
+        """The derived cell: the argmax operation of every edge (`none` included), as a benchmark cell string."""
+        return arch_string(NB201_OPS[k] for k in self.alphas.argmax(dim=-1).tolist())
+
+
+def search_nb201(config: SearchConfig, data: DataSplits, cells_per_stage: int = 5,
+                 progress: bool = True) -> dict:
+    """DARTS on `data` in the benchmark's space: {"arch": the pick, "alphas": softmax rows, "history": per epoch}.
+
+    `config` gives the recipe the course's searches use (channels, epochs, batch size, learning
+    rates, `order`, seed, device); its cell fields (nodes, primitives, layers) do not apply here.
+    """
+    torch.manual_seed(config.seed)
+    device = get_device(config.device)
+    model = NB201SearchNetwork(config.channels, cells_per_stage, data.num_classes, data.in_channels,
+                               config.alpha_init_std).to(device)
+    steps = num_batches(len(data.search_train), config.batch_size, drop_last=True)
+    w_opt, alpha_opt, schedule = make_optimizers(model, config, steps)
+    train, val = data.search_train.to(device), data.search_val.to(device)
+    order = torch.Generator().manual_seed(config.seed)
+    history = []
+    for epoch in tqdm(range(config.epochs), desc="DARTS on NAS-Bench-201", disable=not progress):
+        model.train()
+        accs = [search_step(model, w_opt, alpha_opt, t, v, config.order, config.radius, config.grad_clip)["acc"]
+                for t, v in zip(iterate_batches(train, config.batch_size, generator=order, shuffle=True,
+                                                drop_last=True),
+                                iterate_batches(val, config.batch_size, generator=order, shuffle=True,
+                                                drop_last=True))]
+        schedule.step()
+        history.append({"epoch": epoch + 1, "train_acc": sum(accs) / max(1, len(accs)), "arch": model.arch()})
+    weights = F.softmax(model.alphas.detach(), dim=-1).cpu()
+    return {"arch": model.arch(), "alphas": weights.tolist(), "history": history}
+
+
+def look_up(table: NB201Table, arch: str) -> dict:
+    """The pick's accuracy in a benchmark table and its place: {"accuracy", "top_percent"}."""
+    if arch not in table.arch:
+        raise ValueError(f"{arch!r} is not a cell of the table ({len(table)} cells)")
+    accuracy = float(table.accuracy[table.arch.index(arch)])
+    return {"accuracy": accuracy, "top_percent": percentile_of(table, accuracy)}

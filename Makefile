@@ -11,7 +11,7 @@ help:
 	@echo "make test   - install test dependencies, check the import layering, run every test and notebook"
 	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 30 min on 2 cores)"
 	@echo "make links  - rewrite the notebooks' Colab badges and install guards from pyproject.toml"
-	@echo "make bench  - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~15 min on 2 cores)"
+	@echo "make bench  - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~16 min on 2 cores)"
 	@echo "make score  - score every search method on it over 3 seeds, with their shuffled-label nulls (~16 min)"
 	@echo "make nulls  - measure the null of the demo's search (its kept weight on shuffled labels, 3 seeds)"
 	@echo "make site   - render the README and the executed notebooks into an HTML book: build/site/"

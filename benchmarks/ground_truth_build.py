@@ -9,7 +9,7 @@ JSON lines only: one per layout (seconds, seconds per training, and the whole de
 projected from it: 207 cells x 2 seeds), then one `ratio` line per layout against the first.
 
     python benchmarks/ground_truth_build.py --limit 24 --repeats 2
-    python benchmarks/ground_truth_build.py --full      # the whole default table once (about 15 min, 2 cores)
+    python benchmarks/ground_truth_build.py --full      # the whole default table once (about 16 min, 2 cores)
 """
 from __future__ import annotations
 

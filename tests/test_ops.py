@@ -137,3 +137,25 @@ def test_max_pool_in_channels_last_memory_gives_torchs_values_ties_and_gradients
     g = torch.randn_like(theirs)
     assert torch.equal(torch.autograd.grad(ours, x, g)[0], torch.autograd.grad(theirs, x, g)[0])
     assert isinstance(build_op("max_pool_3x3", 5, stride), MaxPool2d)
+
+
+def test_a_search_with_the_channels_last_max_pool_is_bit_identical_to_torchs(monkeypatch):
+    """Its gradient comes back in channels-last memory: the steps after it must still round the same.
+
+    The plain path (`fast=False`) builds its pools from `OPS`; the fast path pools in `FastSearchCell`."""
+    import darts_lite.darts.ops as ops
+    from darts_lite.darts.search import search_step
+
+    def run(pool):
+        monkeypatch.setitem(ops.OPS, "max_pool_3x3", lambda C, stride, affine: pool(3, stride=stride, padding=1))
+        torch.manual_seed(0)
+        model = SearchNetwork(C=8, num_classes=10, layers=3, nodes=4, multiplier=4, in_channels=1, fast=False)
+        w_opt = torch.optim.SGD(model.weight_parameters(), lr=0.05, momentum=0.9)
+        alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=0.01)
+        g = torch.Generator().manual_seed(0)
+        for _ in range(3):
+            batch = torch.randn(16, 1, 16, 16, generator=g), torch.randint(0, 10, (16,), generator=g)
+            search_step(model, w_opt, alpha_opt, batch, batch, order=1)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(run(nn.MaxPool2d), run(ops.MaxPool2d))

@@ -240,17 +240,21 @@ def test_the_derived_cell_is_the_argmax_of_each_edge_and_a_benchmark_cell():
     assert len(net.weight_parameters()) == len(list(net.parameters())) - 1
 
 
-def test_search_nb201_runs_darts_and_its_pick_is_looked_up():
+def test_search_nb201_runs_darts_and_its_pick_is_looked_up(tmp_path):
     from darts_lite.darts import SearchConfig
     from darts_lite.data import load_dataset
     from darts_lite.ground_truth.nb201_search import look_up, search_nb201
     config = SearchConfig(name="nb201", dataset="digits", channels=4, batch_size=64, epochs=2, seed=0)
     data = load_dataset("digits", image_size=8)
-    out = search_nb201(config, data, cells_per_stage=1, progress=False)
+    out = search_nb201(config, data, cells_per_stage=1, run_dir=tmp_path / "a", progress=False)
     assert len(out["history"]) == 2 and out["arch"] == out["history"][-1]["arch"]
     assert np.allclose(np.sum(out["alphas"], axis=1), 1.0) and np.ptp(out["alphas"]) > 0
     found = look_up(load_nb201("cifar10", "test"), out["arch"])
     assert 0 < found["accuracy"] < 100 and 0 < found["top_percent"] <= 100
-    assert search_nb201(config, data, cells_per_stage=1, progress=False)["alphas"] == out["alphas"]  # seeded
+    again = search_nb201(config, data, cells_per_stage=1, run_dir=tmp_path / "b", progress=False)
+    assert again["alphas"] == out["alphas"]  # seeded
+    resumed = search_nb201(config, data, cells_per_stage=1, run_dir=tmp_path / "a", resume=True, progress=False)
+    assert resumed["alphas"] == out["alphas"] and resumed["history"] == out["history"]  # from its checkpoint
     with pytest.raises(ValueError, match="is not a cell of the table"):
         look_up(load_nb201("cifar10", "test"), "|skip_connect~0|")
+

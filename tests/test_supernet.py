@@ -207,3 +207,13 @@ def test_gumbel_sampling_refuses_fast_cells():
     net = SearchNetwork(C=4, num_classes=3, layers=3, nodes=2, multiplier=2, in_channels=1, fast=True)
     with pytest.raises(ValueError, match="fast=False"):
         net.set_sampling("gumbel")
+
+
+def test_the_weights_are_every_parameter_but_the_alphas():
+    from darts_lite.core import BilevelModule
+    model = SearchNetwork(C=4, num_classes=3, layers=3, nodes=2, multiplier=2, in_channels=1)
+    weights, alphas = {id(p) for p in model.weight_parameters()}, {id(a) for a in model.arch_parameters()}
+    assert not weights & alphas and weights | alphas == {id(p) for p in model.parameters()}
+    assert [n for n, _ in model.named_weights()] == [n for n, _ in model.named_parameters() if not n.startswith("alphas.")]
+    with pytest.raises(NotImplementedError, match="must say which of its parameters are the alphas"):
+        BilevelModule().weight_parameters()

@@ -1,7 +1,8 @@
 """What every search and training shares, whatever the paper: the machinery under `darts`, `dag_blocks`,
 `meta_kernels` and `hands`. It imports none of them.
 
-* configurations: `config` (`Config`, `ConfigError`, range checks);
+* configurations: `config` (`Config`, `ConfigError`, range checks); `bilevel` (`BilevelModule`: a searched
+  model's alphas and weights);
 * runs: `runs` (one setup for every search, one run-directory layout), `loop` (the epoch loop:
   progress, checkpoints, Ctrl-C, resume), `checkpoint`, `runtime` (seeds, devices), `distributed`;
 * training and evaluation of any model: `training` (`TrainConfig`, `train_model`, `evaluate`,
@@ -10,6 +11,7 @@
   `stats` (mean +- std, Spearman, MAPE);
 * reading results: `decision` (did a search choose?), `tables`, `figures`.
 """
+from .bilevel import BilevelModule
 from .config import BaseSearchConfig, Config, ConfigError, check_choices, check_name, check_ranges
 from .cost import count_macs, count_parameters, memory_estimate
 from .decision import DECIDED, UndecidedSearchWarning, choice_decision, describe, warn_if_undecided
@@ -23,7 +25,7 @@ from .timing import compare, measure, measure_latencies, measure_latency
 from .training import TrainConfig, TrainResult, evaluate, fit_model, recalibrate_bn, train_model, training_images
 
 __all__ = [
-    "DECIDED", "BaseSearchConfig", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult",
+    "DECIDED", "BaseSearchConfig", "BilevelModule", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult",
     "UndecidedSearchWarning",
     "check_choices", "check_name", "check_ranges", "choice_decision", "compare", "count_macs", "count_parameters",
     "describe", "evaluate", "figures_dir", "fit_model", "get_device", "has_dot", "key_value_table", "load_data",

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..core.bilevel import BilevelModule
 from .dag import DAG
 
 AGGREGATIONS = ("sum", "mean")
@@ -38,7 +39,7 @@ def _check_dags(dags: list[DAG]) -> int:
     return sizes.pop()
 
 
-class DAGSupernet(nn.Module):
+class DAGSupernet(BilevelModule):
     """k DAG-wired dense blocks on one shared weight tensor, mixed by softmax(alphas)."""
 
     def __init__(self, in_features: int, width: int, num_classes: int, dags: list[DAG],
@@ -82,9 +83,6 @@ class DAGSupernet(nn.Module):
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alphas]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if name != "alphas"]
 
     def block_outputs(self, x: torch.Tensor) -> torch.Tensor:
         """h_{n-1}^b of every block: (k, N, width)."""

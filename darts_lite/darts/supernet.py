@@ -8,11 +8,12 @@ cells and one for all reduction cells).
 from __future__ import annotations
 
 import copy
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
 
+from ..core.bilevel import BilevelModule
 from .fast_cell import FastSearchCell
 from .genotypes import Genotype, derive_genotype, num_edges
 from .layout import check_shape, reduction_layers, stem
@@ -20,7 +21,7 @@ from .ops import PRIMITIVES, check_primitives
 from .search_cell import SearchCell
 
 
-class SearchNetwork(nn.Module):
+class SearchNetwork(BilevelModule):
     """The DARTS supernet: stem, `layers` search cells (reductions at 1/3 and 2/3), classifier.
 
     `fast=True` builds `fast_cell.FastSearchCell`s (the edges leaving a state batched: the same
@@ -101,14 +102,6 @@ class SearchNetwork(nn.Module):
     def arch_parameters(self) -> list[nn.Parameter]:
         """The architecture parameters alpha: [alphas.normal, alphas.reduce]."""
         return [self.alphas["normal"], self.alphas["reduce"]]
-
-    def named_weights(self) -> Iterator[tuple[str, nn.Parameter]]:
-        """(name, parameter) of the weights w, i.e. every parameter that is not an alpha."""
-        return ((n, p) for n, p in self.named_parameters() if not n.startswith("alphas."))
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        """The weights w, kept apart from the alphas."""
-        return [p for _, p in self.named_weights()]
 
     def arch_weights(self) -> dict[str, torch.Tensor]:
         """softmax(alpha) per cell kind, detached: the mixing weights of every edge."""

@@ -13,11 +13,12 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from ..core.bilevel import BilevelModule
 from .ops import PRIMITIVES
 from .search_cell import MixedOp
 
 
-class EdgeModel(nn.Module):
+class EdgeModel(BilevelModule):
     """One MixedOp edge with its alphas, exposing the interface the search step expects."""
 
     def __init__(self, C: int, primitives: Sequence[str] = PRIMITIVES, alpha_init_std: float = 1e-3):
@@ -28,12 +29,6 @@ class EdgeModel(nn.Module):
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alphas["edge"]]
-
-    def named_weights(self):
-        return ((n, p) for n, p in self.named_parameters() if not n.startswith("alphas."))
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for _, p in self.named_weights()]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mixed_op(x, torch.softmax(self.alphas["edge"], dim=-1))

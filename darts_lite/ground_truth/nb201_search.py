@@ -15,12 +15,16 @@ collapses to the all-`skip_connect` cell; notebook 08's GPU settings run it to s
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from ..core.runtime import get_device
+from ..core.bilevel import BilevelModule
+from ..core.checkpoint import epoch_generator
+from ..core.loop import checkpoint_dict, epoch_means, run_epochs, zero_sums
+from ..core.runs import resume_or_start, start_run
 from ..darts.config import SearchConfig
 from ..darts.ops import ReLUConvBN, Zero
 from ..darts.search import make_optimizers, search_step
@@ -74,7 +78,7 @@ class NB201SearchCell(nn.Module):
         return nodes[3]
 
 
-class NB201SearchNetwork(nn.Module):
+class NB201SearchNetwork(BilevelModule):
     """The benchmark's macro-architecture around the search cell; `alphas` (6 x 5) shared by all cells."""
 
     def __init__(self, C: int = 16, cells_per_stage: int = 5, num_classes: int = 10, in_channels: int = 3,
@@ -101,44 +105,45 @@ class NB201SearchNetwork(nn.Module):
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alphas]
 
-    def named_weights(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if n != "alphas"]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for _, p in self.named_weights()]
-
     def arch(self) -> str:
         """The derived cell: the argmax operation of every edge (`none` included), as a benchmark cell string."""
         return arch_string(NB201_OPS[k] for k in self.alphas.argmax(dim=-1).tolist())
 
 
-def search_nb201(config: SearchConfig, data: DataSplits, cells_per_stage: int = 5,
-                 progress: bool = True) -> dict:
+def search_nb201(config: SearchConfig, data: DataSplits, cells_per_stage: int = 5, run_dir: str | Path | None = None,
+                 resume: bool = False, progress: bool = True) -> dict:
     """DARTS on `data` in the benchmark's space: {"arch": the pick, "alphas": softmax rows, "history": per epoch}.
 
     `config` gives the recipe the course's searches use (channels, epochs, batch size, learning
     rates, `order`, seed, device); its cell fields (nodes, primitives, layers) do not apply here.
+    The epochs run in the course's loop (`core.loop.run_epochs`): a progress bar, a checkpoint in
+    `run_dir` (default runs/<config.name>) after every epoch and on Ctrl-C, and `resume=True`.
     """
-    torch.manual_seed(config.seed)
-    device = get_device(config.device)
+    run = start_run(config, "nb201_search", data, run_dir)
     model = NB201SearchNetwork(config.channels, cells_per_stage, data.num_classes, data.in_channels,
-                               config.alpha_init_std).to(device)
-    steps = num_batches(len(data.search_train), config.batch_size, drop_last=True)
+                               config.alpha_init_std).to(run.device)
+    train, val = data.search_train.to(run.device), data.search_val.to(run.device)
+    steps = min(num_batches(len(s), config.batch_size, drop_last=True) for s in (train, val))
     w_opt, alpha_opt, schedule = make_optimizers(model, config, steps)
-    train, val = data.search_train.to(device), data.search_val.to(device)
-    order = torch.Generator().manual_seed(config.seed)
-    history = []
-    for epoch in tqdm(range(config.epochs), desc="DARTS on NAS-Bench-201", disable=not progress):
-        model.train()
-        accs = [search_step(model, w_opt, alpha_opt, t, v, config.order, config.radius, config.grad_clip)["acc"]
-                for t, v in zip(iterate_batches(train, config.batch_size, generator=order, shuffle=True,
-                                                drop_last=True),
-                                iterate_batches(val, config.batch_size, generator=order, shuffle=True,
-                                                drop_last=True))]
+    modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}
+    state = resume_or_start(run, config, modules, {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()},
+                            resume, verbose=progress)
+
+    def batches(epoch: int, start: int):
+        return zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
+                                     drop_last=True, start=start) for stream, split in enumerate((train, val))))
+
+    def end_epoch(state):
+        state["history"].append({"epoch": state["epoch"] + 1, **epoch_means(state["sums"]), "arch": model.arch()})
         schedule.step()
-        history.append({"epoch": epoch + 1, "train_acc": sum(accs) / max(1, len(accs)), "arch": model.arch()})
+
+    run_epochs(state, epochs=config.epochs, steps=steps, batches=batches,
+               step=lambda batch: search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius,
+                                              config.grad_clip),
+               end_epoch=end_epoch, save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint,
+               desc="DARTS on NAS-Bench-201", progress=progress)
     weights = F.softmax(model.alphas.detach(), dim=-1).cpu()
-    return {"arch": model.arch(), "alphas": weights.tolist(), "history": history}
+    return {"arch": model.arch(), "alphas": weights.tolist(), "history": state["history"]}
 
 
 def look_up(table: NB201Table, arch: str) -> dict:

@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from ..core.bilevel import BilevelModule
 from .meta_kernel import DepthwiseSeparable, MetaKernelConv
 
 
@@ -80,7 +81,7 @@ class KernelNet(_Base):
         return self.head(x)
 
 
-class KernelSearchNet(_Base):
+class KernelSearchNet(_Base, BilevelModule):
     """The supernet: layer l mixes `kernel_sizes` by softmax(alphas[l]) through one meta-kernel."""
 
     def __init__(self, in_channels: int, num_classes: int, widths=(16, 24, 32), strides=(1, 2, 2),
@@ -96,9 +97,6 @@ class KernelSearchNet(_Base):
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alphas]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if name != "alphas"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)

@@ -35,7 +35,10 @@ class SearchConfig(BaseSearchConfig):
     order: int | str = 1             # hypergradient: 1 (first order), 2 (finite differences, eq. 8), exact
     radius: float = 0.01             # finite-difference radius of eq. 8, eps = radius / ||v|| (paper: 0.01)
     grad_clip: float = 5.0           # largest norm of grad_w; 0 disables clipping (paper: 5)
-    early_stop_skips: int = 0        # DARTS+ rule: stop once the normal cell has this many skips; 0: off
+    early_stop_skips: int = 0        # DARTS+: stop once the normal cell has this many skips; 0: off (remedies/)
+    skip_cap: int = 0                # P-DARTS: at most this many skips in the derived normal cell (paper: 2); 0: off
+    aux_skip: float = 0.0            # DARTS-: weight beta_0 of an auxiliary skip on every edge, decaying to 0 (paper: 1)
+    beta_decay: float = 0.0          # beta-DARTS: lambda of the Beta-Decay loss, rising linearly from 0 (NB201: 50)
     warmup_epochs: int = 0           # first epochs that train w only in the softmax mixture, before any alpha step
     sampling: str = "softmax"        # softmax (all candidates mixed, eq. 2) or gumbel (one per edge, GDAS)
     tau_max: float = 1.0             # temperature of the mixing at the first epoch, annealed linearly (GDAS: 10)
@@ -56,7 +59,8 @@ class SearchConfig(BaseSearchConfig):
                             "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
                             "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
                             "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
-                            "early_stop_skips": (0, 2 * self.nodes), "alpha_init_std": (0, None), "seed": (0, None)})
+                            "early_stop_skips": (0, 2 * self.nodes), "skip_cap": (0, 2 * self.nodes),
+                            "aux_skip": (0, None), "beta_decay": (0, None), "alpha_init_std": (0, None), "seed": (0, None)})
         if self.image_size is not None:
             check_ranges(self, {"image_size": (4, None)})
         check_ranges(self, {"warmup_epochs": (0, self.epochs - 1), "arch_travel": (0, None),
@@ -66,6 +70,11 @@ class SearchConfig(BaseSearchConfig):
         if self.sampling == "gumbel" and self.order != 1:
             raise ConfigError("SearchConfig.order must be 1 with sampling='gumbel': a sampled forward pass "
                               "differs between the finite-difference evaluations of order 2")
+        if self.aux_skip and "skip_connect" not in self.primitives:
+            raise ConfigError("SearchConfig.aux_skip (DARTS-) weights the candidate skip_connect; add it to primitives")
+        if self.aux_skip and self.sampling != "softmax":
+            raise ConfigError("SearchConfig.aux_skip (DARTS-) adds a skip to the softmax mixture; a single-path "
+                              "search (sampling='gumbel') runs one operation per edge: use sampling='softmax'")
         if self.order not in (1, 2, "exact"):
             raise ConfigError(f"SearchConfig.order must be 1, 2 or 'exact', got {self.order!r}")
         check_ranges(self, {"partial_channels": (1, None)})

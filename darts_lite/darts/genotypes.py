@@ -137,12 +137,18 @@ def validate(genotype: Genotype) -> None:
 
 
 def parse_cell(alpha: torch.Tensor, primitives: Sequence[str] = PRIMITIVES, k: int = 2) -> Gene:
-    """Discretise one cell's alpha (rows = edges, columns = operations), Sec. 2.4.
+    """Discretise one cell's alpha (rows = edges, columns = operations), Sec. 2.4: `parse_weights` of its softmax."""
+    return parse_weights(torch.softmax(alpha.detach().double().cpu(), dim=-1), primitives, k)
 
-    The strength of an edge is its largest softmax weight over the non-`none`
-    operations. Ties go to the earlier input node and to the earlier operation.
+
+def parse_weights(weights: torch.Tensor, primitives: Sequence[str] = PRIMITIVES, k: int = 2) -> Gene:
+    """The cell of mixing `weights` (rows = edges, columns = operations): the top-k rule of Sec. 2.4.
+
+    On each node, the k incoming edges of largest strength are kept, the strength of an edge being
+    its largest weight over the non-`none` operations; each kept edge takes that operation. Ties go
+    to the earlier input node and to the earlier operation.
     """
-    weights = torch.softmax(alpha.detach().double().cpu(), dim=-1)
+    weights = weights.detach().double().cpu()
     nodes = nodes_from_edges(weights.shape[0])
     if weights.shape[1] != len(primitives):
         raise ValueError(f"alpha has {weights.shape[1]} columns but there are {len(primitives)} primitives")

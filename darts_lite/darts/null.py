@@ -31,12 +31,18 @@ from .config import SearchConfig
 
 NULL_TABLE = Path("decision_null") / "nulls.csv"
 NOT_IN_KEY = ("name", "seed", "device", "data_root")
+KEY_WHEN_ON = ("skip_cap", "aux_skip", "beta_decay")
 MAX_BYTES = 5 * 1024 * 1024
 
 
 def null_key(config: SearchConfig) -> str:
-    """The configuration as the null table knows it: every setting but name, seed, device and data folder."""
-    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.to_dict().items() if k not in NOT_IN_KEY}
+    """The configuration as the null table knows it: every setting but name, seed, device and data folder.
+
+    The remedies' settings added after the table's first rows (`KEY_WHEN_ON`) enter the key only
+    when on, so that the keys of searches without them stay those measured before they existed.
+    """
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.to_dict().items()
+                if k not in NOT_IN_KEY and not (k in KEY_WHEN_ON and not v)}
     return json.dumps(settings, sort_keys=True)
 
 

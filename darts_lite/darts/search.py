@@ -44,7 +44,10 @@ from ..core.training import evaluate
 from ..data import DataSplits, iterate_batches, num_batches
 from . import decision, null
 from .config import SearchConfig
+from .discretize import evaluate_discretized
 from .genotypes import Genotype
+from .health import supernet_health, warn_if_unhealthy
+from .remedies import Remedy, remedies_for
 from .hypergradient import Average, Batch, Criterion, hypergradient
 from .supernet import SearchNetwork
 
@@ -57,6 +60,7 @@ class SearchResult:
 
     genotype: Genotype
     decision: dict  # `decision.decision` of the final alphas: did the search choose its genotype?
+    health: dict    # `health.supernet_health` of the history: did the supernet collapse?
     alphas: dict[str, torch.Tensor]
     history: list[dict]
     trajectory: dict[str, torch.Tensor]  # "epoch": (T,), "normal"/"reduce": (T, edges, ops) softmax
@@ -101,10 +105,12 @@ def make_optimizers(model: SearchNetwork, config: SearchConfig, steps_per_epoch:
 def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: torch.optim.Optimizer,
                 train_batch: Batch, val_batch: Batch, order: int | str = 1, radius: float = 0.01,
                 grad_clip: float = 5.0, criterion: Criterion = F.cross_entropy,
-                average: Average | None = None, arch_step: bool = True) -> dict[str, float]:
+                average: Average | None = None, arch_step: bool = True,
+                alpha_penalty: Callable[[], torch.Tensor] | None = None) -> dict[str, float]:
     """One iteration of Algorithm 1: alpha on a validation batch, then w on a training batch.
 
-    `arch_step=False` skips the alpha update (the weight warm-up).
+    `arch_step=False` skips the alpha update (the weight warm-up). `alpha_penalty()`, a function
+    of the alphas alone (a remedy's, e.g. beta-DARTS), adds its gradient to the hypergradient.
 
     xi, the virtual step size of eq. 6, is w's current learning rate (as in the paper).
     Returns the training loss and accuracy of the w step. In a data-parallel
@@ -116,6 +122,10 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
         xi = w_opt.param_groups[0]["lr"]
         alpha_opt.zero_grad(set_to_none=True)
         grads = hypergradient(model, train_batch, val_batch, order, xi, radius, criterion, average)
+        penalty = None if alpha_penalty is None else alpha_penalty()
+        if penalty is not None:  # a function of alpha alone, the same on every process: no averaging
+            extra = torch.autograd.grad(penalty, model.arch_parameters(), allow_unused=True)
+            grads = [g if e is None else g + e for g, e in zip(grads, extra)]
         for a, g in zip(model.arch_parameters(), grads):
             a.grad = g
         alpha_opt.step()
@@ -159,6 +169,20 @@ def collapse_diagnostics(model: SearchNetwork) -> dict[str, float]:
     return out
 
 
+def derive(model: SearchNetwork, remedies: list[Remedy]) -> Genotype:
+    """The genotype of the current alphas (Sec. 2.4), as the remedies' `derive` hooks change it (P-DARTS)."""
+    genotype = model.genotype()
+    for remedy in remedies:
+        genotype = remedy.derive(model, genotype)
+    return genotype
+
+
+def alpha_penalty(model: SearchNetwork, remedies: list[Remedy], progress: float) -> torch.Tensor | None:
+    """The sum of the remedies' alpha penalties at `progress`, or None if none adds one."""
+    terms = [t for t in (r.alpha_penalty(model, progress) for r in remedies) if t is not None]
+    return sum(terms) if terms else None
+
+
 def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | Path | None = None,
            resume: bool = False, progress: bool = True,
            callback: Callable[[dict], None] | None = None, judge_null: bool = True) -> SearchResult:
@@ -167,7 +191,9 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     `callback(info)` is called after every step with the epoch, step, metrics,
     the model and a `stop()` function that ends the run as Ctrl-C would
     (checkpoint, then KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
-    The final decision is read against the measured null of the configuration (`null.judge`;
+    The remedies the configuration turns on (`remedies`: DARTS+, P-DARTS, DARTS-, beta-DARTS) act
+    through their hooks; every epoch's row records the supernet's health (`health`) and the search
+    warns at the end when the supernet collapsed. The final decision is read against the measured null of the configuration (`null.judge`;
     `judge_null=False` leaves the fixed threshold, as the null's own searches do).
 
     Under torchrun (or in an initialised process group) the search is
@@ -206,9 +232,15 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
                       for stream, split in enumerate((train, val))))
         return pairs if not parallel else ((distributed.shard(t), distributed.shard(v)) for t, v in pairs)
 
+    remedies = remedies_for(config)
+
     def step(batch):
+        progress = (state["epoch"] + state["step"] / steps) / config.epochs
+        for remedy in remedies:
+            remedy.before_step(model, progress)
         return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip,
-                           average=average, arch_step=state["epoch"] >= config.warmup_epochs)
+                           average=average, arch_step=state["epoch"] >= config.warmup_epochs,
+                           alpha_penalty=lambda: alpha_penalty(model, remedies, progress))
 
     snap_every = max(1, steps // SNAPSHOTS_PER_EPOCH)
 
@@ -217,30 +249,36 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
             _snapshot(state["trajectory"], model, state["epoch"] + state["step"] / steps)
 
     def end_epoch(state):
+        genotype = derive(model, remedies)
         row = {"epoch": state["epoch"] + 1, "lr": schedule.get_last_lr()[0], **epoch_means(state["sums"]),
                **{f"val_{k}": v for k, v in evaluate(model, val, config.batch_size).items()},
+               "val_acc_derived": evaluate_discretized(model, genotype, val, config.batch_size)["acc"],
                **collapse_diagnostics(model), **flat(decision.decision(model.arch_weights(), model.primitives)),
                "tau": config.tau(state["epoch"]), "arch_lr": alpha_opt.param_groups[0]["lr"],
-               "genotype": model.genotype().to_dict()}
+               "genotype": genotype.to_dict()}
         state["history"].append(row)
+        row["healthy"] = supernet_health(state["history"], config.skip_cap)["healthy"]
         _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
         schedule.step()
-        # DARTS+ (Liang et al., 2019): a collapsing search piles up skip connections; stop it there.
-        return 0 < config.early_stop_skips <= row["skip_normal"]
+        return any(remedy.stop(row) for remedy in remedies)  # e.g. DARTS+: too many skips
 
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches, step=step, end_epoch=end_epoch,
                save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint,
                desc=f"search {config.name}", progress=progress and main, after_step=after_step,
                write=main, agree=distributed.any_process if parallel else None,
                callback=None if callback is None else lambda info: callback({**info, "model": model}))
+    for remedy in remedies:  # the supernet as the search leaves it (DARTS-: the auxiliary skip gone)
+        remedy.before_step(model, 1.0)
     final = decision.decision(model.arch_weights(), model.primitives)
     if judge_null:
         final = null.judge(final, config)
+    health = supernet_health(state["history"], config.skip_cap)
     if main:
         remedy = decision.DARTS_REMEDY if config.sampling == "softmax" else (
             "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel.")
         warn_if_undecided(final, f"search {config.name}", remedy)
-    return SearchResult(genotype=model.genotype(), decision=final,
+        warn_if_unhealthy(health, f"search {config.name}")
+    return SearchResult(genotype=derive(model, remedies), decision=final, health=health,
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
                         history=state["history"], trajectory=_stack(state["trajectory"]), model=model,
                         config=config, run_dir=run.dir)

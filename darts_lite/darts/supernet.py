@@ -62,6 +62,7 @@ class SearchNetwork(BilevelModule):
                                         for kind in ("normal", "reduce")})
         self.fast = fast
         self.sampling, self.tau = "softmax", 1.0
+        self.weight_offsets: dict[str, float] = {}  # operation -> constant added to its mixing weight (DARTS-)
         self.register_buffer("_none_mask", torch.tensor([p == "none" for p in self.primitives]), persistent=False)
 
     def set_sampling(self, sampling: str = "softmax", tau: float = 1.0) -> None:
@@ -81,10 +82,32 @@ class SearchNetwork(BilevelModule):
                              "build the supernet with fast=False")
         self.sampling, self.tau = sampling, float(tau)
 
+    def set_weight_offset(self, op: str, value: float) -> None:
+        """Add the constant `value` to operation `op`'s mixing weight on every edge (no gradient to alpha).
+
+        The edge then computes value * op(x) + sum_o softmax(alpha)_o o(x): DARTS-'s auxiliary skip
+        (`remedies.aux_skip`). Only the softmax mixture takes offsets; 0 removes it.
+        """
+        if op not in self.primitives:
+            raise ValueError(f"operation {op!r} is not a candidate of this supernet {self.primitives}")
+        if value:
+            self.weight_offsets[op] = float(value)
+        else:
+            self.weight_offsets.pop(op, None)
+
+    def _offsets(self, like: torch.Tensor) -> torch.Tensor | float:
+        if not self.weight_offsets:
+            return 0.0
+        return torch.tensor([self.weight_offsets.get(p, 0.0) for p in self.primitives], dtype=like.dtype,
+                            device=like.device)
+
     def mixing_weights(self) -> tuple[dict[str, torch.Tensor], dict[str, list[int]] | None]:
         """The weights every edge mixes with, per cell kind, and the sampled paths (None unless "gumbel")."""
         if self.sampling == "softmax":
-            return {kind: torch.softmax(a / self.tau, dim=-1) for kind, a in self.alphas.items()}, None
+            return {kind: torch.softmax(a / self.tau, dim=-1) + self._offsets(a) for kind, a in self.alphas.items()}, None
+        if self.weight_offsets:
+            raise ValueError("weight offsets (DARTS-'s auxiliary skip) apply to the softmax mixture only; "
+                             "single-path sampling runs one operation per edge")
         weights, paths = {}, {}
         for kind, a in self.alphas.items():
             if self.training:

@@ -8,6 +8,11 @@ it picks (`SearchOutcome`):
   first and second order hypergradient, Liu et al. 2019, eq. 7-8);
 - `darts_decisive`: the course's decisive schedule (softmax warm-up, then Gumbel single path);
 - `single_path`: Gumbel single-path sampling from the first step, no warm-up (GDAS, Dong & Yang 2019);
+- `darts_travel`: DARTS's softmax relaxation with Adam's rate on alpha from the budget rule
+  (`search.arch_lr`, travel 20, as the decisive schedule has), so that the alphas move in a CPU
+  budget: the baseline the remedies (`darts.remedies`) are added to, one registration each:
+  `p_darts` (skip cap M = 2), `darts_minus` (auxiliary skip, beta_0 = 1), `beta_darts` (Beta-Decay,
+  lambda = 50), `darts_minus_cap` (both of the first two), `decisive_cap` (the decisive schedule, capped);
 - `random_search`: random cells trained standalone on search_train for a short recipe and ranked on
   search_val, as many as the budget holds (Li & Talwalkar, 2019);
 - `params`: the cell with the most parameters, no training at all (a baseline every proxy must beat);
@@ -121,7 +126,8 @@ def supernet_method(schedule: str, **changes):
                              details={"epochs": config.epochs, "decision": result.decision,
                                       "null_key": null_key(config), "dataset": config.dataset,
                                       "sampling": config.sampling, "train_acc": result.history[-1]["train_acc"],
-                                      "supernet_val_acc": result.history[-1]["val_acc"]})
+                                      "supernet_val_acc": result.history[-1]["val_acc"],
+                                      "health": result.health})
     run.supernet, run.epochs = True, {}
     return run
 
@@ -186,6 +192,16 @@ register_method("darts_paper_o1", supernet_method("paper", order=1), "DARTS as p
 register_method("darts_paper_o2", supernet_method("paper", order=2), "DARTS as published, second order (eq. 8)")
 register_method("darts_decisive", supernet_method("decisive"), "softmax warm-up, then Gumbel single path")
 register_method("single_path", supernet_method("decisive", warmup_epochs=0), "Gumbel single path from step 1 (GDAS)")
+TRAVEL = dict(arch_travel=20.0)  # the decisive schedule's budget rule, on the softmax relaxation
+register_method("darts_travel", supernet_method("paper", **TRAVEL), "DARTS (softmax), alpha's rate by the budget rule")
+register_method("p_darts", supernet_method("paper", **TRAVEL, skip_cap=2), "darts_travel + P-DARTS skip cap (M = 2)")
+register_method("darts_minus", supernet_method("paper", **TRAVEL, aux_skip=1.0),
+                "darts_travel + DARTS- auxiliary skip (beta 1 -> 0)")
+register_method("beta_darts", supernet_method("paper", **TRAVEL, beta_decay=50.0),
+                "darts_travel + beta-DARTS Beta-Decay (lambda 0 -> 50)")
+register_method("darts_minus_cap", supernet_method("paper", **TRAVEL, aux_skip=1.0, skip_cap=2),
+                "darts_minus + the P-DARTS skip cap")
+register_method("decisive_cap", supernet_method("decisive", skip_cap=2), "darts_decisive + the P-DARTS skip cap")
 register_method("random_search", random_search, "random cells trained 1 epoch, best on search_val")
 register_method("params", most_parameters, "the cell with the most parameters (no training)")
 register_method("naswot", naswot, "zero-cost proxy: NASWOT log|K_H| at initialisation")

@@ -289,9 +289,31 @@ def test_naswot_score_is_the_log_determinant_of_the_hamming_kernel():
 
 def test_every_method_is_registered_and_scored_by_one_function():
     from darts_lite.ground_truth import METHODS
-    assert set(METHODS) == {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path", "random_search",
-                            "params", "naswot"}
-    assert all(getattr(METHODS[m].fn, "supernet", False) for m in METHODS if m.startswith(("darts", "single")))
+    supernets = {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path", "darts_travel", "p_darts",
+                 "darts_minus", "beta_darts", "darts_minus_cap", "decisive_cap"}
+    assert set(METHODS) == supernets | {"random_search", "params", "naswot"}
+    assert {m for m in METHODS if getattr(METHODS[m].fn, "supernet", False)} == supernets
+
+
+def test_methods_whose_steps_cost_the_same_share_one_probe_of_the_budget(monkeypatch, tmp_path):
+    from darts_lite.ground_truth import methods
+    from darts_lite.ground_truth.build import BenchConfig as Bench
+    bench = Bench(**TINY)
+    base = methods.supernet_config(bench, 0, "paper", arch_travel=20.0)
+    assert methods.cost_signature(base) == methods.cost_signature(base.replace(skip_cap=2, aux_skip=1.0, seed=3))
+    assert methods.cost_signature(base) != methods.cost_signature(base.replace(order=2))
+    assert methods.cost_signature(methods.supernet_config(bench, 0, "decisive")) != methods.cost_signature(base)
+    probes = []
+    monkeypatch.setattr(methods, "SHARED_EPOCHS", {})
+    monkeypatch.setattr(methods, "epochs_for_budget", lambda config, data, budget: probes.append(config) or 2)
+    monkeypatch.setattr(methods, "search", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop")))
+    table = GroundTruth.load(build_table(bench, tmp_path / "t.csv", progress=False))
+    for fn in (methods.supernet_method("paper", arch_travel=20.0), methods.supernet_method("paper", arch_travel=20.0,
+                                                                                         beta_decay=5.0)):
+        with pytest.raises(RuntimeError, match="stop"):
+            fn(table, 0, 7.0)
+        assert fn.epochs == {7.0: 2}
+    assert len(probes) == 1
 
 
 def test_a_study_written_as_it_goes_continues_where_it_stopped(tmp_path, monkeypatch):

@@ -9,12 +9,13 @@
 * Sec. 2.4, deriving the architecture: `genotypes.derive_genotype`, `discretize` (the gap);
   `decision` (did the search choose?), `null` (above what it reaches on shuffled labels?), `planted`
   (can it find a planted cell?);
-* Algorithm 1: `config` (`SearchConfig`, the schedules), `search`;
+* Algorithm 1: `config` (`SearchConfig`, the schedules), `search`; the collapse remedies
+  `remedies` (P-DARTS, DARTS-, beta-DARTS, DARTS+) and the supernet's `health`;
 * Sec. 3.2, evaluation: `network` (the derived network), `retrain`, `pipeline` (search, derive,
   retrain, in one run directory), `random_search` (the baseline at equal cost);
 * `viz` (cells, alphas, curves), `toy` (one edge, for notebook 02).
 """
-from . import bilevel, decision, hypergradient, null, planted, viz
+from . import bilevel, decision, health, hypergradient, null, planted, remedies, viz
 from .config import SCHEDULES, SearchConfig
 from .decision import cell_decision, chance_agreement, seed_agreement
 from .discretize import discrete_weights, discretization_gap
@@ -43,8 +44,8 @@ __all__ = [
     "OPS", "PRIMITIVES", "SCHEDULES", "Genotype", "GenotypeError", "MixedOp", "Network", "RandomSearchResult",
     "SearchCell", "SearchConfig", "SearchNetwork", "SearchResult", "arch_lr", "bilevel", "build_network",
     "build_supernet", "cell_decision", "chance_agreement", "count_architectures", "decision", "derive_genotype",
-    "discrete_weights", "discretization_gap", "edge_index", "fast_copy", "hidden_op_task", "hypergradient",
+    "discrete_weights", "discretization_gap", "edge_index", "fast_copy", "health", "hidden_op_task", "hypergradient",
     "make_optimizers", "node_name", "null", "num_edges", "parse_cell", "planted", "plot_run", "random_genotype",
-    "random_search", "register_op", "retrain", "run", "save_search", "search", "search_and_retrain",
+    "random_search", "register_op", "remedies", "retrain", "run", "save_search", "search", "search_and_retrain",
     "search_step", "seed_agreement", "train_network", "viz",
 ]

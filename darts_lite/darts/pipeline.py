@@ -28,6 +28,8 @@ from . import viz
 from .config import SearchConfig
 from .genotypes import Genotype
 from .retrain import train_network
+from .health import describe
+from .remedies import remedy_settings
 from .search import SearchResult, search
 
 
@@ -40,7 +42,7 @@ def save_search(result: SearchResult) -> dict[str, Path]:
                 "primitives": list(result.config.primitives)}, paths["alphas"])
     paths["metrics"] = update_metrics(run_dir, search={"history": result.history,
                                                        "seconds": sum(h["seconds"] for h in result.history)},
-                                      decision=decision_summary(result.decision))
+                                      decision=decision_summary(result.decision), health=result.health)
     return paths
 
 
@@ -124,7 +126,10 @@ def run(search_config: SearchConfig, train_config: TrainConfig, run_dir: str | P
                                        f"decided above {found.decision['normal'].get('threshold', DECIDED):.2f} / "
                                        f"{found.decision['reduce'].get('threshold', DECIDED):.2f})",
         "null": null_line(found.decision["null"]) if "null" in found.decision else "not judged",
-        "supernet val acc": round(last["val_acc"], 4),
+        "remedies": remedy_settings(search_config) or "none",
+        "supernet val acc (last / best epoch)": f"{last['val_acc']:.3f} / {found.health['best_val_acc']:.3f}, "
+                                                f"derived cell {last['val_acc_derived']:.3f}",
+        "supernet health": describe(found.health),
         "skip connections in normal cell": last["skip_normal"],
         "retrained params": count_parameters(trained.model),
         "retrain epochs": train_config.epochs,

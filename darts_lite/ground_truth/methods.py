@@ -104,21 +104,46 @@ def alpha_scores(table: GroundTruth, alphas: torch.Tensor, primitives) -> list[f
             for c in table.cells]
 
 
+#: The settings that set what a search step costs; the others (the alphas' rate, the remedies, the
+#: temperatures, the seed) change what a step does, not how long it takes.
+COST_FIELDS = ("dataset", "image_size", "layers", "channels", "nodes", "multiplier", "primitives", "batch_size",
+               "order", "sampling", "warmup_epochs", "fast", "partial_channels")
+
+#: (budget, cost signature) -> epochs: one probe for all the methods whose steps cost the same.
+SHARED_EPOCHS: dict[tuple, int] = {}
+
+
+def cost_signature(config: SearchConfig) -> tuple:
+    """What a step of `config` costs, as a key: methods with equal keys run equal epochs in one budget."""
+    return tuple((f, getattr(config, f)) for f in COST_FIELDS)
+
+
 def supernet_method(schedule: str, **changes):
     """A method that runs a DARTS search with `schedule` (and `changes`) over the table's space.
 
     Its epochs fill the budget (`epochs_for_budget`), probed at the first call for a budget and kept in
     `run.epochs[budget]` for every later seed and the null, so that all runs of a method share one
-    configuration (a resumed study puts the epochs it recorded back there).
+    configuration (a resumed study puts the epochs it recorded back there, `remember`). Methods whose
+    steps cost the same (`cost_signature`: a remedy on the same schedule) share one probe, so that they
+    run the same epochs: a timing probe on a noisy host can differ by a third from one call to the next.
     """
+    def probe_config(bench: BenchConfig, seed: int, epochs: int = 10) -> SearchConfig:
+        return supernet_config(bench, seed, schedule, epochs, **changes)
+
+    def remember(table: GroundTruth, budget_seconds: float, epochs: int) -> None:
+        run.epochs.setdefault(budget_seconds, epochs)
+        SHARED_EPOCHS.setdefault((budget_seconds, cost_signature(probe_config(bench_of(table)[0], 0))), epochs)
+
     def run(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None) -> SearchOutcome:
         bench, bench_data = bench_of(table)
         data = bench_data if data is None else data
         start = time.perf_counter()
         if budget_seconds not in run.epochs:
-            run.epochs[budget_seconds] = epochs_for_budget(supernet_config(bench, seed, schedule, **changes),
-                                                           data, budget_seconds)
-        config = supernet_config(bench, seed, schedule, run.epochs[budget_seconds], **changes)
+            key = (budget_seconds, cost_signature(probe_config(bench, seed)))
+            if key not in SHARED_EPOCHS:
+                SHARED_EPOCHS[key] = epochs_for_budget(probe_config(bench, seed), data, budget_seconds)
+            run.epochs[budget_seconds] = SHARED_EPOCHS[key]
+        config = probe_config(bench, seed, run.epochs[budget_seconds])
         with tempfile.TemporaryDirectory() as run_dir:
             result = search(config, data, run_dir=run_dir, progress=False)
         return SearchOutcome(pick=result.genotype.normal, seconds=time.perf_counter() - start,
@@ -128,7 +153,7 @@ def supernet_method(schedule: str, **changes):
                                       "sampling": config.sampling, "train_acc": result.history[-1]["train_acc"],
                                       "supernet_val_acc": result.history[-1]["val_acc"],
                                       "health": result.health})
-    run.supernet, run.epochs = True, {}
+    run.supernet, run.epochs, run.remember = True, {}, remember
     return run
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ..core.config import write_json
@@ -61,9 +62,10 @@ def run_study(table: GroundTruth, names: Sequence[str] | None = None, seeds: Seq
             record = old
     for n in names:
         record["methods"].setdefault(n, {"description": METHODS[n].description, "runs": [], "null_runs": []})
-        for r in record["methods"][n]["runs"]:  # a resumed study keeps its methods' configuration
-            if "epochs" in r["details"] and hasattr(METHODS[n].fn, "epochs"):
-                METHODS[n].fn.epochs.setdefault(budget_seconds, r["details"]["epochs"])
+    for n, m in record["methods"].items():  # a resumed study keeps its methods' configuration (and shares it)
+        for r in m["runs"]:
+            if n in METHODS and "epochs" in r["details"] and hasattr(METHODS[n].fn, "remember"):
+                METHODS[n].fn.remember(table, budget_seconds, r["details"]["epochs"])
     done = {(n, r["seed"], kind == "null_runs") for n, m in record["methods"].items()
             for kind in ("runs", "null_runs") for r in m[kind]}
     for name, seed, shuffled in tqdm(jobs, desc="methods x seeds", disable=not progress):
@@ -130,6 +132,25 @@ def study_table(table: GroundTruth, record: dict) -> list[dict]:
             row["decided"] = f"{decided} of {len(runs)}"
         row["score"] = scored
         rows.append(row)
+    return rows
+
+
+def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
+    """Per supernet method of a study: how its picks collapse (skips, all-skip picks) and its supernet's health."""
+    rows = []
+    for name, m in record["methods"].items():
+        runs = [r for r in m["runs"] if "epochs" in r["details"]]
+        if not runs:
+            continue
+        picks = [table.lookup(_gene(r["pick"])) for r in runs]
+        skips = [int(table.skips[p]) for p in picks]
+        health = [r["details"]["health"] for r in runs if "health" in r["details"]]
+        rows.append({"method": name, "runs": len(runs), "skips in the picks": " ".join(map(str, skips)),
+                     "all-skip picks": sum(s == int(table.skips.max()) for s in skips),
+                     "below the median": sum(table.accuracy[p] < np.median(table.accuracy) for p in picks),
+                     "healthy": f"{sum(h['healthy'] for h in health)} of {len(health)}" if health else "n/a",
+                     "val acc drop": f"{np.mean([h['val_acc_drop'] for h in health]):.3f}" if health else "n/a",
+                     "picks": picks})
     return rows
 
 

@@ -84,3 +84,26 @@ def plot_best_so_far(curves: dict[str, np.ndarray], best: float, ylabel: str) ->
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return fig
+
+
+def plot_skips(table: GroundTruth, picks: dict[str, Sequence[int]]) -> Figure:
+    """Accuracy against skip connections: every cell of the space (grey), each method's picks on top.
+
+    `picks` maps a method to the table rows of its picks. The collapse shows as picks at the right
+    end (the all-skip cells); a remedy that works moves them left and up.
+    """
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(table))
+    ax.scatter(table.skips + jitter, table.accuracy, s=8, color="#bbb", label="every cell")
+    width = 0.5 / max(len(picks), 1)
+    for i, (name, rows) in enumerate(picks.items()):
+        rows = np.asarray(rows, dtype=int)
+        x = table.skips[rows] - 0.25 + width * (i + 0.5)
+        ax.scatter(x, table.accuracy[rows], s=36, color=f"C{i % 10}", edgecolor="black", lw=0.5, zorder=3,
+                   label=name)
+    ax.set_xticks(range(int(table.skips.max()) + 1))
+    ax.set_xlabel("skip connections in the normal cell")
+    ax.set_ylabel("ground-truth accuracy")
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    return fig

@@ -117,7 +117,7 @@ def _kept(runs: list[dict]) -> str:
 def study_table(table: GroundTruth, record: dict) -> list[dict]:
     """One row per method: the scored picks (and the null's picks, kept weights) of a study record."""
     rows = []
-    for name, m in record["methods"].items():
+    for name, m in _in_registration_order(record):
         runs = m["runs"]
         scored = score_method(table, name, [_gene(r["pick"]) for r in runs], [r["seconds"] for r in runs],
                               [r["scores"] for r in runs if r.get("scores") is not None] or None)
@@ -135,10 +135,15 @@ def study_table(table: GroundTruth, record: dict) -> list[dict]:
     return rows
 
 
+def _in_registration_order(record: dict) -> list[tuple[str, dict]]:
+    order = {name: i for i, name in enumerate(METHODS)}
+    return sorted(record["methods"].items(), key=lambda item: order.get(item[0], len(order)))
+
+
 def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
     """Per supernet method of a study: how its picks collapse (skips, all-skip picks) and its supernet's health."""
     rows = []
-    for name, m in record["methods"].items():
+    for name, m in _in_registration_order(record):
         runs = [r for r in m["runs"] if "epochs" in r["details"]]
         if not runs:
             continue
@@ -147,7 +152,7 @@ def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
         health = [r["details"]["health"] for r in runs if "health" in r["details"]]
         rows.append({"method": name, "runs": len(runs), "skips in the picks": " ".join(map(str, skips)),
                      "all-skip picks": sum(s == int(table.skips.max()) for s in skips),
-                     "below the median": sum(table.accuracy[p] < np.median(table.accuracy) for p in picks),
+                     "below the median": int(sum(table.accuracy[p] < np.median(table.accuracy) for p in picks)),
                      "healthy": f"{sum(h['healthy'] for h in health)} of {len(health)}" if health else "n/a",
                      "val acc drop": f"{np.mean([h['val_acc_drop'] for h in health]):.3f}" if health else "n/a",
                      "picks": picks})

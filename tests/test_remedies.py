@@ -225,3 +225,10 @@ def test_every_epoch_row_reports_the_derived_cells_accuracy_and_health(tmp_path,
     for row in result.history:
         assert 0.0 <= row["val_acc_derived"] <= 1.0 and isinstance(row["healthy"], bool)
     assert result.health["final_val_acc"] == result.history[-1]["val_acc"]
+
+
+def test_the_beta_darts_schedule_is_the_configuration_scored_on_the_ground_truth():
+    base = tiny_config(epochs=12)
+    scored = base.with_schedule("paper").replace(arch_travel=20.0, beta_decay=50.0)
+    assert base.with_schedule("beta_darts") == scored
+    assert base.with_schedule("beta_darts").with_schedule("decisive").beta_decay == 0.0  # schedules reset it

@@ -222,8 +222,8 @@ register_method("darts_travel", supernet_method("paper", **TRAVEL), "DARTS (soft
 register_method("p_darts", supernet_method("paper", **TRAVEL, skip_cap=2), "darts_travel + P-DARTS skip cap (M = 2)")
 register_method("darts_minus", supernet_method("paper", **TRAVEL, aux_skip=1.0),
                 "darts_travel + DARTS- auxiliary skip (beta 1 -> 0)")
-register_method("beta_darts", supernet_method("paper", **TRAVEL, beta_decay=50.0),
-                "darts_travel + beta-DARTS Beta-Decay (lambda 0 -> 50)")
+register_method("beta_darts", supernet_method("beta_darts"),
+                "darts_travel + beta-DARTS Beta-Decay (lambda 0 -> 50): the schedule 'beta_darts'")
 register_method("darts_minus_cap", supernet_method("paper", **TRAVEL, aux_skip=1.0, skip_cap=2),
                 "darts_minus + the P-DARTS skip cap")
 register_method("decisive_cap", supernet_method("decisive", skip_cap=2), "darts_decisive + the P-DARTS skip cap")

@@ -19,6 +19,7 @@ from darts_lite.darts.null import append_nulls, judge, lookup_null, null_key, sh
 from darts_lite.data import load_dataset
 from darts_lite.ground_truth.bank import BankNetwork, BankPointwise
 from darts_lite.ground_truth.build import BenchConfig, build_table
+from darts_lite.ground_truth.study import FIVE_SEED_STUDY
 from darts_lite.ground_truth.space import (all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of,
                                            parse_cell_string, unique_cells)
 from darts_lite.ground_truth.table import GroundTruth
@@ -352,9 +353,12 @@ def test_the_committed_table_and_study_are_complete_and_agree():
     assert prov["seconds"] > 0 and prov["code_version"] and prov["device"]
     study = load_study()
     rows = study_table(table, study)
-    assert {r["method"] for r in rows} == {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path",
-                                           "random_search", "params", "naswot"}
+    from darts_lite.ground_truth import METHODS
+    assert [r["method"] for r in rows] == list(METHODS), "a registered method has no runs: `make score`"
     assert all(len(m["runs"]) == len(study["seeds"]) >= 3 for m in study["methods"].values())
+    five = load_study(default=FIVE_SEED_STUDY)
+    assert five["seeds"] == [0, 1, 2, 3, 4] and set(five["methods"]) == {"beta_darts", "random_search"}
+    assert all(len(m["runs"]) == 5 for m in five["methods"].values())
 
 
 def test_the_demo_and_the_studys_searches_have_a_measured_null():
@@ -362,8 +366,8 @@ def test_the_demo_and_the_studys_searches_have_a_measured_null():
     from darts_lite.ground_truth import load_study
     demo = SearchConfig(**DEMO_SEARCH).with_schedule(DEMO_SCHEDULE)
     assert lookup_null(demo)["seeds"] >= 3, "the demo's configuration changed: run `make nulls` and commit"
-    keys = {r["details"]["null_key"] for m in load_study()["methods"].values() for r in m["runs"]
-            if "null_key" in r["details"]}
+    keys = {r["details"]["null_key"] for study in (load_study(), load_study(default=FIVE_SEED_STUDY))
+            for m in study["methods"].values() for r in m["runs"] if "null_key" in r["details"]}
     from darts_lite.darts.null import read_nulls
     measured = {r["key"] for r in read_nulls(ROOT / "data" / "decision_null" / "nulls.csv")}
     assert keys and keys <= measured

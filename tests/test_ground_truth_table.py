@@ -172,3 +172,40 @@ def test_registry_runs_and_scores_every_method(gt, monkeypatch):
     assert scores[1].accuracies == pytest.approx([0.55, 0.70]) and scores[1].tau is None
     with pytest.raises(KeyError, match="unknown method.*nope; registered: best, first"):
         scoring.run_methods(gt, ["nope"], seeds=[0], budget_seconds=1.0)
+
+
+def _record(picks: dict[str, list[str]], health: bool = True) -> dict:
+    details = {"epochs": 3, "health": {"healthy": True, "val_acc_drop": 0.01}} if health else {}
+    return {"methods": {name: {"runs": [{"seed": s, "pick": p, "details": dict(details)} for s, p in enumerate(cells)],
+                               "null_runs": []} for name, cells in picks.items()}}
+
+
+def test_method_report_reads_the_targets_off_the_committed_table():
+    from darts_lite.ground_truth.study import default_table, method_report
+    t = default_table()
+    order = np.argsort(-t.accuracy)
+    best, worst, middle = t.cells[order[0]], t.cells[order[-1]], t.cells[order[len(t) // 2]]
+    skip = next(c for i, c in enumerate(t.cells) if t.skips[i] == t.skips.max())
+    report = method_report(t, _record({"mine": [best, skip], "random_search": [middle, middle]}), "mine")
+    assert report["top_percent_each"] == [t.top_percent(t.accuracy[order[0]]), t.top_percent(t.accuracy[t.lookup(skip)])]
+    assert report["top_percent"] == pytest.approx(np.mean(report["top_percent_each"]))
+    assert report["all_skip_picks"] == 1 and report["below_median_picks"] == 1
+    assert report["baseline_mean_accuracy"] == pytest.approx(t.accuracy[order[len(t) // 2]])
+    assert method_report(t, _record({"mine": [best], "random_search": [worst]}), "mine")["below_median_picks"] == 0
+    with pytest.raises(KeyError, match="no runs of 'other'"):
+        method_report(t, _record({"mine": [best]}), "other")
+
+
+def test_collapse_rows_count_skips_all_skip_picks_and_health_per_supernet_method():
+    from darts_lite.ground_truth import viz
+    from darts_lite.ground_truth.study import collapse_rows, default_table
+    t = default_table()
+    skip = [c for i, c in enumerate(t.cells) if t.skips[i] == t.skips.max()]
+    none = next(c for i, c in enumerate(t.cells) if t.skips[i] == 0)
+    record = _record({"darts_decisive": [skip[0], none]})
+    record["methods"]["naswot"] = {"runs": [{"seed": 0, "pick": none, "details": {}}], "null_runs": []}
+    (row,) = collapse_rows(t, record)  # naswot trains no supernet: no row
+    assert row["method"] == "darts_decisive" and row["skips in the picks"] == f"{int(t.skips.max())} 0"
+    assert row["all-skip picks"] == 1 and row["healthy"] == "2 of 2" and row["val acc drop"] == "0.010"
+    fig = viz.plot_skips(t, {row["method"]: row["picks"]})
+    assert len(fig.axes[0].collections) == 2  # the space and one method's picks

@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="run a DARTS search and write genotype.json, alphas.pt, figures")
     add_config_args(p, SearchConfig, "search configuration")
     p.add_argument("--schedule", choices=sorted(SCHEDULES),
-                   help="architecture schedule: 'decisive' (decides within a CPU budget) or 'paper' (Liu et al.); "
+                   help="architecture schedule: 'beta_darts' (the best measured on the ground truth), 'decisive' "
+                        "(decides within a CPU budget, collapses onto skips) or 'paper' (Liu et al.); "
                         "options given explicitly win over it")
     p.add_argument("--config", help="JSON file with SearchConfig fields (or a 'search' section)")
     p.add_argument("--out", help="run directory (default: runs/<name>)")

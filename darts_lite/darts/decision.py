@@ -70,6 +70,8 @@ def decision(arch_weights: dict[str, torch.Tensor], primitives: Sequence[str] = 
 
 DARTS_REMEDY = ("Use the decisive schedule (SearchConfig.with_schedule('decisive'), --schedule decisive), "
                 "or give the alphas more steps (epochs) or a larger arch_lr.")
+BETA_REMEDY = ("beta-DARTS's Beta-Decay keeps the alphas from concentrating by design: read its genotype as the "
+               "argmax of small differences, and judge it against random search (notebook 08), not by its kept weight.")
 
 
 def gene_agreement(a: Gene, b: Gene) -> dict[str, int]:

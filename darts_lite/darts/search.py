@@ -9,15 +9,18 @@ schedule on w's learning rate, gradient clipping, a progress bar, a metrics
 history, alpha snapshots, a checkpoint after every epoch (and on Ctrl-C), and
 `resume=True` to continue a stopped run exactly.
 
-Two architecture schedules are named in `config.SCHEDULES`. "paper" is Algorithm 1 as published:
+Three architecture schedules are named in `config.SCHEDULES`. "paper" is Algorithm 1 as published:
 softmax mixing of every candidate and Adam on alpha at 3e-4 from the first step; in a CPU budget
 it leaves the alphas at uniform (kept weight 1/7: undecided). "decisive", chosen by measurement
 (README, "A search that decides"): the first 30% of the epochs train w alone in the softmax mixture
 (warm-up, as PC-DARTS and P-DARTS do); then every forward pass runs one operation per edge, sampled
 from softmax((alpha + g) / tau) with Gumbel noise g and a straight-through gradient (GDAS), tau
 annealed linearly from 10 to 0.1 over the epochs; and Adam's rate on alpha follows the budget rule
-of `arch_lr` (a fixed travel spread over the alpha steps). Every search records in its history
-and result whether it decided (`decision`), and warns when it did not.
+of `arch_lr` (a fixed travel spread over the alpha steps); it decides, and collapses onto skips
+on the ground truth. "beta_darts", the course's default since it scored best there (README, "Does
+the search beat random?"): the softmax relaxation with the same budget rule and beta-DARTS's
+Beta-Decay loss (`remedies.beta_decay`). Every search records in its history and result whether it
+decided (`decision`) and whether its supernet stayed healthy (`health`), and warns when not.
 
 Launched by `torchrun`, it
 runs data-parallel (see `distributed`): each process takes its share of every
@@ -274,8 +277,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         final = null.judge(final, config)
     health = supernet_health(state["history"], config.skip_cap)
     if main:
-        remedy = decision.DARTS_REMEDY if config.sampling == "softmax" else (
-            "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel.")
+        remedy = decision.BETA_REMEDY if config.beta_decay else decision.DARTS_REMEDY if config.sampling == "softmax" \
+            else "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel."
         warn_if_undecided(final, f"search {config.name}", remedy)
         warn_if_unhealthy(health, f"search {config.name}")
     return SearchResult(genotype=derive(model, remedies), decision=final, health=health,

@@ -26,14 +26,15 @@ from .nulls import measure_null
 from .scoring import METHODS, MethodScore, SearchOutcome, register_method, score_all, score_method
 from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of, unique_cells
 from .study import (
-    DEFAULT_STUDY, DEFAULT_TABLE, collapse_rows, default_table, load_study, run_study, save_study, study_table,
+    DEFAULT_STUDY, DEFAULT_TABLE, FIVE_SEED_STUDY, collapse_rows, default_table, load_study, method_report, run_study,
+    save_study, study_table,
 )
 from .table import GroundTruth
 
 __all__ = [
-    "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "GroundTruth", "METHODS", "MethodScore",
+    "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY", "GroundTruth", "METHODS", "MethodScore",
     "NB201SearchNetwork", "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table",
-    "canonical", "cell_string", "collapse_rows", "default_table", "enumerate_cells", "genotype_of", "load_study", "look_up",
-    "measure_null", "nasbench201", "naswot_score", "register_method", "run_study", "save_study", "score_all",
-    "score_method", "search_nb201", "study_table", "unique_cells", "viz",
+    "canonical", "cell_string", "collapse_rows", "default_table", "enumerate_cells", "genotype_of", "load_study",
+    "look_up", "measure_null", "method_report", "nasbench201", "naswot_score", "register_method", "run_study",
+    "save_study", "score_all", "score_method", "search_nb201", "study_table", "unique_cells", "viz",
 ]

@@ -31,6 +31,7 @@ from .table import GroundTruth
 
 DEFAULT_TABLE = Path("ground_truth") / "digits16_2nodes.csv"
 DEFAULT_STUDY = Path("ground_truth") / "digits16_2nodes.study.json"
+FIVE_SEED_STUDY = Path("ground_truth") / "digits16_2nodes.5seeds.json"  # the winner and random search, 5 seeds
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -90,9 +91,9 @@ def save_study(record: dict, path: str | Path) -> Path:
     return write_json(path, record)
 
 
-def load_study(path: str | Path | None = None) -> dict:
-    """A saved study (default: the committed one), refusing a file that is not one or far too large."""
-    path = Path(path) if path is not None else reference_file(DEFAULT_STUDY)
+def load_study(path: str | Path | None = None, default: Path = DEFAULT_STUDY) -> dict:
+    """A saved study (default: the committed `default`), refusing a file that is not one or far too large."""
+    path = Path(path) if path is not None else reference_file(default)
     if not path.is_file():
         raise FileNotFoundError(f"study file {path} does not exist; `python -m darts_lite score` writes one")
     if path.stat().st_size > MAX_BYTES:
@@ -157,6 +158,29 @@ def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
                      "val acc drop": f"{np.mean([h['val_acc_drop'] for h in health]):.3f}" if health else "n/a",
                      "picks": picks})
     return rows
+
+
+def method_report(table: GroundTruth, record: dict, method: str, baseline: str = "random_search") -> dict:
+    """One method of a study seed by seed, against `baseline` at the same cost: the issue's targets as numbers.
+
+    `top_percent` is the share of the space at least as good as the pick, averaged over seeds; the
+    pick is never to be the all-skip cell nor below the space's median.
+    """
+    def picks(name: str) -> list[int]:
+        if name not in record["methods"]:
+            raise KeyError(f"the study has no runs of {name!r}; it has {sorted(record['methods'])}")
+        return [table.lookup(_gene(r["pick"])) for r in record["methods"][name]["runs"]]
+
+    mine, theirs = picks(method), picks(baseline)
+    median, all_skip = float(np.median(table.accuracy)), int(table.skips.max())
+    return {"method": method, "seeds": [r["seed"] for r in record["methods"][method]["runs"]],
+            "accuracy": [float(table.accuracy[p]) for p in mine],
+            "top_percent_each": [float(table.top_percent(table.accuracy[p])) for p in mine],
+            "top_percent": float(np.mean([table.top_percent(table.accuracy[p]) for p in mine])),
+            "mean_accuracy": float(np.mean(table.accuracy[mine])),
+            "baseline": baseline, "baseline_mean_accuracy": float(np.mean(table.accuracy[theirs])),
+            "all_skip_picks": int(sum(table.skips[p] == all_skip for p in mine)),
+            "below_median_picks": int(sum(table.accuracy[p] < median for p in mine))}
 
 
 def _gene(pick) -> tuple | str:

@@ -16,54 +16,8 @@ all-skip cell). The remedies here change the search at four places, the hooks of
 `Remedy` subclass and one `register_remedy` line naming the `SearchConfig` setting that turns it
 on; `ground_truth.methods` scores it as it scores every other search.
 """
-from __future__ import annotations
+from . import aux_skip, beta_decay, early_stop, skip_cap  # noqa: F401  (each registers itself)
+from .base import REMEDIES, Remedy, register_remedy, remedies_for, remedy_settings
 
-from typing import Callable
-
-import torch
-
-from ..config import SearchConfig
-from ..genotypes import Genotype
-
-
-class Remedy:
-    """The hooks of the search loop; each default leaves the search as DARTS has it."""
-
-    def before_step(self, model: torch.nn.Module, progress: float) -> None:
-        """Change the supernet before the step at `progress` (share of the search done)."""
-
-    def alpha_penalty(self, model: torch.nn.Module, progress: float) -> torch.Tensor | None:
-        """A differentiable function of the alphas added to L_val for the alpha step (None: nothing)."""
-        return None
-
-    def stop(self, row: dict) -> bool:
-        """True to end the search after the epoch whose history row is `row`."""
-        return False
-
-    def derive(self, model: torch.nn.Module, genotype: Genotype) -> Genotype:
-        """The genotype the search returns, given the one its alphas derive (Sec. 2.4)."""
-        return genotype
-
-
-#: setting of SearchConfig -> (paper, builder of the remedy from a config where the setting is on)
-REMEDIES: dict[str, tuple[str, Callable[[SearchConfig], Remedy]]] = {}
-
-
-def register_remedy(setting: str, paper: str, build: Callable[[SearchConfig], Remedy]) -> None:
-    """Register a remedy, on when `getattr(config, setting)` is non-zero."""
-    if setting not in SearchConfig.__dataclass_fields__:
-        raise ValueError(f"{setting!r} is not a SearchConfig setting; add the field first")
-    REMEDIES[setting] = (paper, build)
-
-
-def remedies_for(config: SearchConfig) -> list[Remedy]:
-    """The remedies `config` turns on, in registration order."""
-    return [build(config) for setting, (_, build) in REMEDIES.items() if getattr(config, setting)]
-
-
-def remedy_settings(config: SearchConfig) -> dict[str, float]:
-    """{setting: value} of the remedies `config` turns on (for a run's summary)."""
-    return {s: getattr(config, s) for s in REMEDIES if getattr(config, s)}
-
-
-from . import aux_skip, beta_decay, early_stop, skip_cap  # noqa: E402,F401  (each registers itself)
+__all__ = ["REMEDIES", "Remedy", "aux_skip", "beta_decay", "early_stop", "register_remedy", "remedies_for",
+           "remedy_settings", "skip_cap"]

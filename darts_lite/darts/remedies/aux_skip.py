@@ -14,7 +14,7 @@ alpha. On a stride-2 edge the skip is the candidate's `FactorizedReduce`.
 from __future__ import annotations
 
 from ..config import SearchConfig
-from . import Remedy, register_remedy
+from .base import Remedy, register_remedy
 
 
 def aux_skip_weight(beta_0: float, progress: float) -> float:

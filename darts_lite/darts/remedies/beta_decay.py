@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from . import Remedy, register_remedy
+from .base import Remedy, register_remedy
 
 
 def beta_decay_loss(alphas: list[torch.Tensor]) -> torch.Tensor:

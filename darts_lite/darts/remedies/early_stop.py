@@ -5,7 +5,7 @@ the cell derived from the alphas holds `early_stop_skips` of them (the paper: 2 
 """
 from __future__ import annotations
 
-from . import Remedy, register_remedy
+from .base import Remedy, register_remedy
 
 
 class EarlyStop(Remedy):

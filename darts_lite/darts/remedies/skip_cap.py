@@ -13,7 +13,7 @@ from dataclasses import replace
 import torch
 
 from ..genotypes import Gene, Genotype, edge_index, parse_weights
-from . import Remedy, register_remedy
+from .base import Remedy, register_remedy
 
 SKIP = "skip_connect"
 

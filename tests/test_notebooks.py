@@ -239,6 +239,8 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         assert {m["method"] for m in results["methods"]} >= {"darts_paper_o1", "random_search", "params", "naswot"}
         assert 0 < results["nb201_beats_all_skip"] < 1 and set(results["live"]) == {"params", "random_search"}
         assert [r["seed"] for r in results["nb201_darts"]] == [0] and 0 < results["nb201_darts"][0]["top_percent"] <= 100
+        assert 0 < results["default_top_percent"] <= 100 and results["winner_5_seeds"]["seeds"] == [0, 1, 2, 3, 4]
+        assert {r["method"] for r in results["collapse"]} >= {"darts_decisive", "beta_darts", "p_darts"}
     if path.stem == "01_data":
         assert results["images_listed"] == 11076 and results["subjects"] == 189
         assert 0 < results["images_found"] <= 11076

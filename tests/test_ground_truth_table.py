@@ -187,7 +187,8 @@ def test_method_report_reads_the_targets_off_the_committed_table():
     best, worst, middle = t.cells[order[0]], t.cells[order[-1]], t.cells[order[len(t) // 2]]
     skip = next(c for i, c in enumerate(t.cells) if t.skips[i] == t.skips.max())
     report = method_report(t, _record({"mine": [best, skip], "random_search": [middle, middle]}), "mine")
-    assert report["top_percent_each"] == [t.top_percent(t.accuracy[order[0]]), t.top_percent(t.accuracy[t.lookup(skip)])]
+    assert report["top_percent_each"] == [t.top_percent(t.accuracy[order[0]]),
+                                          t.top_percent(t.accuracy[t.lookup(skip)])]
     assert report["top_percent"] == pytest.approx(np.mean(report["top_percent_each"]))
     assert report["all_skip_picks"] == 1 and report["below_median_picks"] == 1
     assert report["baseline_mean_accuracy"] == pytest.approx(t.accuracy[order[len(t) // 2]])

@@ -37,7 +37,7 @@ class SearchConfig(BaseSearchConfig):
     grad_clip: float = 5.0           # largest norm of grad_w; 0 disables clipping (paper: 5)
     early_stop_skips: int = 0        # DARTS+: stop once the normal cell has this many skips; 0: off (remedies/)
     skip_cap: int = 0                # P-DARTS: at most this many skips in the derived normal cell (paper: 2); 0: off
-    aux_skip: float = 0.0            # DARTS-: weight beta_0 of an auxiliary skip on every edge, decaying to 0 (paper: 1)
+    aux_skip: float = 0.0            # DARTS-: weight beta_0 of an extra skip on every edge, decaying to 0 (paper: 1)
     beta_decay: float = 0.0          # beta-DARTS: lambda of the Beta-Decay loss, rising linearly from 0 (NB201: 50)
     warmup_epochs: int = 0           # first epochs that train w only in the softmax mixture, before any alpha step
     sampling: str = "softmax"        # softmax (all candidates mixed, eq. 2) or gumbel (one per edge, GDAS)
@@ -60,7 +60,8 @@ class SearchConfig(BaseSearchConfig):
                             "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
                             "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
                             "early_stop_skips": (0, 2 * self.nodes), "skip_cap": (0, 2 * self.nodes),
-                            "aux_skip": (0, None), "beta_decay": (0, None), "alpha_init_std": (0, None), "seed": (0, None)})
+                            "aux_skip": (0, None), "beta_decay": (0, None), "alpha_init_std": (0, None),
+                            "seed": (0, None)})
         if self.image_size is not None:
             check_ranges(self, {"image_size": (4, None)})
         check_ranges(self, {"warmup_epochs": (0, self.epochs - 1), "arch_travel": (0, None),

@@ -50,7 +50,7 @@ from .config import SearchConfig
 from .discretize import evaluate_discretized
 from .genotypes import Genotype
 from .health import supernet_health, warn_if_unhealthy
-from .remedies import Remedy, remedies_for
+from .remedies import alpha_penalty, derive, remedies_for
 from .hypergradient import Average, Batch, Criterion, hypergradient
 from .supernet import SearchNetwork
 
@@ -172,20 +172,6 @@ def collapse_diagnostics(model: SearchNetwork) -> dict[str, float]:
     return out
 
 
-def derive(model: SearchNetwork, remedies: list[Remedy]) -> Genotype:
-    """The genotype of the current alphas (Sec. 2.4), as the remedies' `derive` hooks change it (P-DARTS)."""
-    genotype = model.genotype()
-    for remedy in remedies:
-        genotype = remedy.derive(model, genotype)
-    return genotype
-
-
-def alpha_penalty(model: SearchNetwork, remedies: list[Remedy], progress: float) -> torch.Tensor | None:
-    """The sum of the remedies' alpha penalties at `progress`, or None if none adds one."""
-    terms = [t for t in (r.alpha_penalty(model, progress) for r in remedies) if t is not None]
-    return sum(terms) if terms else None
-
-
 def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | Path | None = None,
            resume: bool = False, progress: bool = True,
            callback: Callable[[dict], None] | None = None, judge_null: bool = True) -> SearchResult:
@@ -196,8 +182,9 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     (checkpoint, then KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
     The remedies the configuration turns on (`remedies`: DARTS+, P-DARTS, DARTS-, beta-DARTS) act
     through their hooks; every epoch's row records the supernet's health (`health`) and the search
-    warns at the end when the supernet collapsed. The final decision is read against the measured null of the configuration (`null.judge`;
-    `judge_null=False` leaves the fixed threshold, as the null's own searches do).
+    warns at the end when the supernet collapsed. The final decision is read against the measured
+    null of the configuration (`null.judge`; `judge_null=False` leaves the fixed threshold, as the
+    null's own searches do).
 
     Under torchrun (or in an initialised process group) the search is
     data-parallel: `config.batch_size` is the global batch, split evenly over
@@ -277,14 +264,21 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         final = null.judge(final, config)
     health = supernet_health(state["history"], config.skip_cap)
     if main:
-        remedy = decision.BETA_REMEDY if config.beta_decay else decision.DARTS_REMEDY if config.sampling == "softmax" \
-            else "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel."
-        warn_if_undecided(final, f"search {config.name}", remedy)
+        warn_if_undecided(final, f"search {config.name}", _undecided_remedy(config))
         warn_if_unhealthy(health, f"search {config.name}")
     return SearchResult(genotype=derive(model, remedies), decision=final, health=health,
                         alphas={k: a.detach().cpu().clone() for k, a in model.alphas.items()},
                         history=state["history"], trajectory=_stack(state["trajectory"]), model=model,
                         config=config, run_dir=run.dir)
+
+
+def _undecided_remedy(config: SearchConfig) -> str:
+    """What an undecided search of `config` should try (or how to read it, for beta-DARTS)."""
+    if config.beta_decay:
+        return decision.BETA_REMEDY
+    if config.sampling == "softmax":
+        return decision.DARTS_REMEDY
+    return "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel."
 
 
 def _snapshot(trajectory: dict, model: SearchNetwork, at: float) -> None:

@@ -104,7 +104,8 @@ class SearchNetwork(BilevelModule):
     def mixing_weights(self) -> tuple[dict[str, torch.Tensor], dict[str, list[int]] | None]:
         """The weights every edge mixes with, per cell kind, and the sampled paths (None unless "gumbel")."""
         if self.sampling == "softmax":
-            return {kind: torch.softmax(a / self.tau, dim=-1) + self._offsets(a) for kind, a in self.alphas.items()}, None
+            return {kind: torch.softmax(a / self.tau, dim=-1) + self._offsets(a)
+                    for kind, a in self.alphas.items()}, None
         if self.weight_offsets:
             raise ValueError("weight offsets (DARTS-'s auxiliary skip) apply to the softmax mixture only; "
                              "single-path sampling runs one operation per edge")

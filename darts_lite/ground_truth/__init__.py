@@ -32,7 +32,8 @@ from .study import (
 from .table import GroundTruth
 
 __all__ = [
-    "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY", "GroundTruth", "METHODS", "MethodScore",
+    "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY", "GroundTruth", "METHODS",
+    "MethodScore",
     "NB201SearchNetwork", "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table",
     "canonical", "cell_string", "collapse_rows", "default_table", "enumerate_cells", "genotype_of", "load_study",
     "look_up", "measure_null", "method_report", "nasbench201", "naswot_score", "register_method", "run_study",

@@ -17,7 +17,7 @@ all-skip cell). The remedies here change the search at four places, the hooks of
 on; `ground_truth.methods` scores it as it scores every other search.
 """
 from . import aux_skip, beta_decay, early_stop, skip_cap  # noqa: F401  (each registers itself)
-from .base import REMEDIES, Remedy, register_remedy, remedies_for, remedy_settings
+from .base import REMEDIES, Remedy, alpha_penalty, derive, register_remedy, remedies_for, remedy_settings
 
-__all__ = ["REMEDIES", "Remedy", "aux_skip", "beta_decay", "early_stop", "register_remedy", "remedies_for",
-           "remedy_settings", "skip_cap"]
+__all__ = ["REMEDIES", "Remedy", "alpha_penalty", "aux_skip", "beta_decay", "derive", "early_stop",
+           "register_remedy", "remedies_for", "remedy_settings", "skip_cap"]

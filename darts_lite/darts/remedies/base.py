@@ -48,3 +48,17 @@ def remedy_settings(config: SearchConfig) -> dict[str, float]:
     """{setting: value} of the remedies `config` turns on (for a run's summary)."""
     return {s: getattr(config, s) for s in REMEDIES if getattr(config, s)}
 
+
+
+def derive(model: torch.nn.Module, remedies: list[Remedy]) -> Genotype:
+    """The genotype of the model's alphas (Sec. 2.4), as the remedies' `derive` hooks change it (P-DARTS)."""
+    genotype = model.genotype()
+    for remedy in remedies:
+        genotype = remedy.derive(model, genotype)
+    return genotype
+
+
+def alpha_penalty(model: torch.nn.Module, remedies: list[Remedy], progress: float) -> torch.Tensor | None:
+    """The sum of the remedies' alpha penalties at `progress`, or None if none adds one."""
+    terms = [t for t in (r.alpha_penalty(model, progress) for r in remedies) if t is not None]
+    return sum(terms) if terms else None

@@ -1,4 +1,4 @@
-"""Shared fixtures: the independent naive reference implementation, where present."""
+"""Shared fixtures: the naive reference implementation where present, the 11K Hands mini set, small digits."""
 import importlib.util
 from pathlib import Path
 
@@ -31,3 +31,16 @@ def hands11k_root():
     if "HANDS11K_ROOT" not in os.environ and HANDS_MINI.is_dir():
         os.environ["HANDS11K_ROOT"] = str(HANDS_MINI)
     return os.environ.get("HANDS11K_ROOT")
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    """Digits at 8x8, cut to 128 images per split: 4 steps of 32 per epoch (the search tests' data)."""
+    from darts_lite.data import DataSplits, Split, load_dataset
+    data = load_dataset("digits", image_size=8, seed=0)
+
+    def cut(split: Split) -> Split:
+        return Split(split.X[:128], split.y[:128])
+
+    return DataSplits(**{**data.__dict__, "search_train": cut(data.search_train),
+                         "search_val": cut(data.search_val), "test": cut(data.test)})

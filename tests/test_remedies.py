@@ -16,17 +16,8 @@ from darts_lite.darts.remedies.beta_decay import beta_decay_loss
 from darts_lite.darts.remedies.skip_cap import cap_skips
 from darts_lite.darts.search import make_optimizers, search_step
 from darts_lite.darts.search_cell import MixedOp
-from darts_lite.data import DataSplits, Split, load_dataset
 
 OPS = ("none", "skip_connect", "sep_conv_3x3", "max_pool_3x3")
-
-
-@pytest.fixture(scope="module")
-def small_digits() -> DataSplits:
-    data = load_dataset("digits", image_size=8, seed=0)
-    cut = lambda s: Split(s.X[:128], s.y[:128])  # noqa: E731
-    return DataSplits(**{**data.__dict__, "search_train": cut(data.search_train),
-                         "search_val": cut(data.search_val), "test": cut(data.test)})
 
 
 def tiny_config(**changes) -> SearchConfig:

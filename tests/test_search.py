@@ -13,16 +13,6 @@ from darts_lite.darts.config import SearchConfig
 from darts_lite.darts.retrain import train_network
 from darts_lite.darts.search import make_optimizers, search_step
 from darts_lite.darts.toy import hidden_op_task
-from darts_lite.data import DataSplits, Split, load_dataset
-
-
-@pytest.fixture(scope="module")
-def small_digits() -> DataSplits:
-    """Digits at 8x8, cut to 128 images per split: 4 steps of 32 per epoch."""
-    data = load_dataset("digits", image_size=8, seed=0)
-    cut = lambda s: Split(s.X[:128], s.y[:128])  # noqa: E731
-    return DataSplits(**{**data.__dict__, "search_train": cut(data.search_train),
-                         "search_val": cut(data.search_val), "test": cut(data.test)})
 
 
 def tiny_config(**changes) -> SearchConfig:

@@ -151,9 +151,9 @@ def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
         picks = [table.lookup(_gene(r["pick"])) for r in runs]
         skips = [int(table.skips[p]) for p in picks]
         health = [r["details"]["health"] for r in runs if "health" in r["details"]]
+        all_skip, below_median = _collapsed_picks(table, picks)
         rows.append({"method": name, "runs": len(runs), "skips in the picks": " ".join(map(str, skips)),
-                     "all-skip picks": sum(s == int(table.skips.max()) for s in skips),
-                     "below the median": int(sum(table.accuracy[p] < np.median(table.accuracy) for p in picks)),
+                     "all-skip picks": all_skip, "below the median": below_median,
                      "healthy": f"{sum(h['healthy'] for h in health)} of {len(health)}" if health else "n/a",
                      "val acc drop": f"{np.mean([h['val_acc_drop'] for h in health]):.3f}" if health else "n/a",
                      "picks": picks})
@@ -172,15 +172,19 @@ def method_report(table: GroundTruth, record: dict, method: str, baseline: str =
         return [table.lookup(_gene(r["pick"])) for r in record["methods"][name]["runs"]]
 
     mine, theirs = picks(method), picks(baseline)
-    median, all_skip = float(np.median(table.accuracy)), int(table.skips.max())
+    top = [float(table.top_percent(table.accuracy[p])) for p in mine]
+    all_skip, below_median = _collapsed_picks(table, mine)
     return {"method": method, "seeds": [r["seed"] for r in record["methods"][method]["runs"]],
-            "accuracy": [float(table.accuracy[p]) for p in mine],
-            "top_percent_each": [float(table.top_percent(table.accuracy[p])) for p in mine],
-            "top_percent": float(np.mean([table.top_percent(table.accuracy[p]) for p in mine])),
-            "mean_accuracy": float(np.mean(table.accuracy[mine])),
+            "accuracy": [float(table.accuracy[p]) for p in mine], "top_percent_each": top,
+            "top_percent": float(np.mean(top)), "mean_accuracy": float(np.mean(table.accuracy[mine])),
             "baseline": baseline, "baseline_mean_accuracy": float(np.mean(table.accuracy[theirs])),
-            "all_skip_picks": int(sum(table.skips[p] == all_skip for p in mine)),
-            "below_median_picks": int(sum(table.accuracy[p] < median for p in mine))}
+            "all_skip_picks": all_skip, "below_median_picks": below_median}
+
+
+def _collapsed_picks(table: GroundTruth, picks: list[int]) -> tuple[int, int]:
+    """How many of the picks (table rows) are an all-skip cell, and how many lie below the space's median."""
+    median, most_skips = np.median(table.accuracy), table.skips.max()
+    return int(sum(table.skips[p] == most_skips for p in picks)), int(sum(table.accuracy[p] < median for p in picks))
 
 
 def _gene(pick) -> tuple | str:

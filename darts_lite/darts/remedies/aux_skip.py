@@ -13,7 +13,6 @@ alpha. On a stride-2 edge the skip is the candidate's `FactorizedReduce`.
 """
 from __future__ import annotations
 
-from ..config import SearchConfig
 from .base import Remedy, register_remedy
 
 
@@ -32,8 +31,4 @@ class AuxSkip(Remedy):
         model.set_weight_offset("skip_connect", aux_skip_weight(self.beta_0, progress))
 
 
-def _build(config: SearchConfig) -> AuxSkip:
-    return AuxSkip(config.aux_skip)
-
-
-register_remedy("aux_skip", "DARTS- (Chu et al., 2021)", _build)
+register_remedy("aux_skip", "DARTS- (Chu et al., 2021)", lambda config: AuxSkip(config.aux_skip))

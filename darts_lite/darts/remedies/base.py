@@ -41,13 +41,12 @@ def register_remedy(setting: str, paper: str, build: Callable[[SearchConfig], Re
 
 def remedies_for(config: SearchConfig) -> list[Remedy]:
     """The remedies `config` turns on, in registration order."""
-    return [build(config) for setting, (_, build) in REMEDIES.items() if getattr(config, setting)]
+    return [REMEDIES[setting][1](config) for setting in remedy_settings(config)]
 
 
 def remedy_settings(config: SearchConfig) -> dict[str, float]:
     """{setting: value} of the remedies `config` turns on (for a run's summary)."""
     return {s: getattr(config, s) for s in REMEDIES if getattr(config, s)}
-
 
 
 def derive(model: torch.nn.Module, remedies: list[Remedy]) -> Genotype:

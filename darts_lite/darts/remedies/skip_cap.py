@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import torch
 
-from ..genotypes import Gene, Genotype, edge_index, parse_weights
+from ..genotypes import Gene, Genotype, edge_index, nodes_from_edges, parse_weights
 from .base import Remedy, register_remedy
 
 SKIP = "skip_connect"
@@ -27,8 +27,7 @@ def cap_skips(weights: torch.Tensor, primitives, max_skips: int, k: int = 2) -> 
         raise ValueError(f"cannot cap skip connections: {SKIP} is the only operation besides 'none'")
     w = weights.detach().double().cpu().clone()
     column = primitives.index(SKIP)
-    nodes = len(parse_weights(w, primitives, k)) // k
-    row = {edge: r for r, edge in enumerate(edge_index(nodes))}
+    row = {edge: r for r, edge in enumerate(edge_index(nodes_from_edges(w.shape[0])))}
     for _ in range(w.shape[0] + 1):
         gene = parse_weights(w, primitives, k)
         skips = [row[(j, 2 + pos // k)] for pos, (op, j) in enumerate(gene) if op == SKIP]

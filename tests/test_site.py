@@ -4,7 +4,9 @@ The book is built once per module into a temporary folder by the same function
 `make site` calls (tools/site.py), and once more with no network (`unshare -n`) where
 allowed. Headless Chromium (installed by `make test` as Graphviz is, skipped with the
 fix where it is missing) opens the README page and a notebook page and reports each
-image's natural width once decoded.
+image's natural width once decoded, and opens notebook 03's page with its network cut
+to count the formulas that the MathJax served by the book typeset (none, as a control,
+when MathJax comes from its CDN).
 """
 import json
 import re
@@ -102,12 +104,15 @@ def test_every_figure_is_in_the_book(site):
         assert len(_parse(_page(site, path.stem)).images) >= pngs, f"{path.stem}: figures missing from its page"
 
 
-# Appended to a copy of a page: once loaded, every image decoded, their sizes go into the DOM.
+# Appended to a copy of a page: once loaded, every image loaded, their sizes go into the DOM (an image that
+# fails to decode has a natural width of 0). Not image.decode(): with MathJax typesetting the page, headless
+# Chromium's virtual time often runs out before every decode() promise settles.
 PROBE = """<script>
 window.addEventListener("load", async () => {
   const images = Array.from(document.images);
   images.forEach(image => { image.loading = "eager"; });
-  await Promise.all(images.map(image => image.decode().catch(() => null)));
+  await Promise.all(images.map(image => image.complete ? null : new Promise(done => {
+      image.addEventListener("load", done); image.addEventListener("error", done); })));
   document.body.setAttribute("data-probe", JSON.stringify(
       images.map(image => ({src: image.getAttribute("src"), width: image.naturalWidth}))));
 });
@@ -121,12 +126,13 @@ def _chromium() -> str:
     return browser
 
 
-def _images_in_browser(browser: str, page: Path) -> list[dict]:
-    probe = page.with_name(f"probe-{page.name}")
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+def _in_browser(browser: str, page: Path, probe: str = PROBE, *flags: str):
+    """What `probe`, appended to a copy of `page`, writes into the body's data-probe attribute in Chromium."""
+    copy = page.with_name(f"probe-{page.name}")
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
     proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--allow-file-access-from-files", "--virtual-time-budget=20000", "--dump-dom",
-                           probe.as_uri()], capture_output=True, text=True, timeout=180)
+                           "--allow-file-access-from-files", "--virtual-time-budget=20000", *flags, "--dump-dom",
+                           copy.as_uri()], capture_output=True, text=True, timeout=180)
     match = re.search(r'data-probe="([^"]*)"', proc.stdout)
     assert match, f"Chromium did not run the probe on {page.name}: {proc.stderr[-1500:]}"
     return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
@@ -136,10 +142,66 @@ def _images_in_browser(browser: str, page: Path) -> list[dict]:
 def test_a_browser_shows_every_image_decoded(site, stem):
     browser = _chromium()
     page = site / f"{stem}.html"
-    images = _images_in_browser(browser, page)
+    images = _in_browser(browser, page)
     assert len(images) == len(_parse(page).images) == _parse(page).img_tags > 0  # all local: offline
     blank = [image["src"] for image in images if image["width"] == 0]
     assert not blank, f"{page.name}: images not decoded in Chromium: {blank}"
+
+
+# Appended to a copy of a page: once MathJax has typeset the page (or after 5 s without MathJax), the number of
+# formulas typeset and of TeX errors go into the DOM.
+MATH_PROBE = """<script>
+window.addEventListener("load", async () => {
+  const started = () => Boolean(window.MathJax && MathJax.startup && MathJax.startup.promise);
+  for (let i = 0; i < 50 && !started(); i++) await new Promise(done => setTimeout(done, 100));
+  if (started()) await MathJax.startup.promise.catch(() => null);
+  document.body.setAttribute("data-probe", JSON.stringify({mathjax: started(),
+      typeset: document.querySelectorAll("mjx-container").length,
+      errors: document.querySelectorAll("mjx-merror").length}));
+});
+</script>"""
+# Chromium's network, cut: no host name resolves, and every request goes through a closed local port.
+OFFLINE = ("--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND")
+MATH_PAGE = "notebooks/03_bilevel_approximation"  # inline and display formulas of the bilevel problem
+
+
+def _scripts(page: Path) -> list[str]:
+    return re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', page.read_text(encoding="utf-8"))
+
+
+def _formulas(page: Path) -> int:
+    """The formulas of a page, as Sphinx writes them for MathJax (inline spans and display divs)."""
+    return len(re.findall(r'<(?:span|div) class="math\b', page.read_text(encoding="utf-8")))
+
+
+def test_a_browser_typesets_the_formulas_with_the_network_cut(site):
+    """Notebook 03's page, offline: every formula typeset by the MathJax the book serves itself."""
+    browser = _chromium()
+    if not site_tool.local_mathjax():
+        pytest.skip(f"{site_tool.MATHJAX} not installed, so MathJax comes from its CDN: `make install-test` "
+                    "(pip install -e '.[site]') installs it")
+    page = site / f"{MATH_PAGE}.html"
+    remote = [src for src in _scripts(page) if urlsplit(src).scheme or src.startswith("//")]
+    assert not remote, f"{page.name} loads scripts from the network: {remote}"
+    assert any("_static/mathjax/" in src for src in _scripts(page)), f"{page.name} loads no MathJax of the book"
+    math = _in_browser(browser, page, MATH_PROBE, *OFFLINE)
+    assert math["mathjax"] and not math["errors"], f"{page.name}: MathJax did not run or failed offline: {math}"
+    assert math["typeset"] == _formulas(page) > 0, f"{page.name}: {math['typeset']} of {_formulas(page)} typeset"
+
+
+def test_the_control_formulas_from_the_cdn_stay_tex_with_the_network_cut(site):
+    """The same page with MathJax from its CDN (the build's fallback): offline, no formula is typeset."""
+    from sphinx.ext.mathjax import MATHJAX_URL  # Sphinx's default: what the build falls back to
+
+    browser = _chromium()
+    page = site / f"{MATH_PAGE}.html"
+    mathjax = [src for src in _scripts(page) if "mathjax" in src.lower()]
+    assert len(mathjax) == 1, f"{page.name}: MathJax scripts {mathjax}"
+    cdn = page.with_name(f"cdn-{page.name}")
+    cdn.write_text(page.read_text(encoding="utf-8").replace(f'src="{mathjax[0]}"', f'src="{MATHJAX_URL}"'),
+                   encoding="utf-8")
+    math = _in_browser(browser, cdn, MATH_PROBE, *OFFLINE)
+    assert not math["mathjax"] and math["typeset"] == 0, f"MathJax came from its CDN with the network cut: {math}"
 
 
 def test_the_book_builds_with_no_network_at_all(tmp_path):

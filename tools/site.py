@@ -7,11 +7,14 @@ build/site-src: README.md is the first page, the notebooks follow in their order
 (a table of contents in the sidebar, previous/next links at the foot of each page),
 and figures/ holds the README's images. The notebooks are not executed: the book
 shows their committed outputs (`make notebooks` refreshes them). Nothing is fetched
-while building; a reader offline sees every page and figure (the formulas, typeset
-by MathJax from its CDN, stay as TeX source).
+while building, and a reader offline sees every page, figure and formula: MathJax 3
+comes from the `site` extra (the Sphinx extension sphinx-mathjax-offline), copied
+into OUT/_static/mathjax/ and loaded by a relative URL. Without it the build warns
+and the pages load MathJax from its CDN, so that offline the formulas stay TeX source.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -28,6 +31,11 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
+# MathJax 3.2.2 as a Sphinx extension (the `site` extra): it copies MathJax into OUT/_static/mathjax/ and
+# points Sphinx's mathjax_path there (its tex-chtml.js component).
+MATHJAX = "sphinx-mathjax-offline"
+MATHJAX_MISSING = (f"warning: {MATHJAX} is not installed: the book's formulas load MathJax from its CDN and stay "
+                   "TeX source offline. `make install-test` (pip install -e '.[site]') installs it.")
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
@@ -35,7 +43,12 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def _config(root: Path) -> str:
+def local_mathjax() -> bool:
+    """Whether MathJax is installed to be served from the book itself (else it comes from its CDN)."""
+    return importlib.util.find_spec(MATHJAX) is not None
+
+
+def _config(root: Path, mathjax: bool) -> str:
     meta = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     # JSON is YAML: the two files are written without a YAML library.
     return json.dumps({
@@ -46,7 +59,8 @@ def _config(root: Path) -> str:
         "execute": {"execute_notebooks": "off"},
         "html": {"use_repository_button": False, "home_page_in_navbar": True},
         "sphinx": {"config": {"html_show_copyright": False, "html_last_updated_fmt": None,
-                              "myst_heading_anchors": 3}},  # the README's links to its own sections
+                              "myst_heading_anchors": 3},  # the README's links to its own sections
+                   "extra_extensions": [MATHJAX] if mathjax else []},
     }, indent=2)
 
 
@@ -70,7 +84,10 @@ def stage(source: Path, root: Path = ROOT) -> Path:
                 cell.source = BADGE.sub(r"[Open in Colab](\1)", cell.source)
         nbformat.write(nb, source / "notebooks" / path.name)
     shutil.copytree(root / "figures", source / "figures", ignore=shutil.ignore_patterns("README.md"))
-    (source / "_config.yml").write_text(_config(root))
+    mathjax = local_mathjax()
+    if not mathjax:
+        print(MATHJAX_MISSING, file=sys.stderr)
+    (source / "_config.yml").write_text(_config(root, mathjax))
     (source / "_toc.yml").write_text(_toc(root))
     return source
 

@@ -33,18 +33,23 @@ def test_fan_out_edges_cover_every_edge_once():
             assert r == [offsets[i] + j for i in range(nodes) if j < 2 + i]
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("partial_channels", [1, 2])
 @pytest.mark.parametrize("reduction,reduction_prev", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("nodes,multiplier", [(4, 4), (2, 1)])
 def test_fast_cell_equals_plain_cell_outputs_and_gradients(reduction, reduction_prev, partial_channels, nodes,
-                                                            multiplier):
+                                                            multiplier, channels_last):
+    """The fast cell, in plain or channels-last memory (`core.channels_last`), against the plain cell."""
     torch.manual_seed(0)
     plain = SearchCell(nodes, multiplier, 6, 8, 4, reduction, reduction_prev,
                        partial_channels=partial_channels).double()
     fast = FastSearchCell.from_plain(plain)
+    if channels_last:
+        fast.to(memory_format=torch.channels_last)
     outs, grads = [], []
     for cell in (plain, fast):
-        s0, s1 = (s.requires_grad_() for s in _inputs(reduction_prev))
+        layout = torch.channels_last if cell is fast and channels_last else torch.contiguous_format
+        s0, s1 = (s.contiguous(memory_format=layout).requires_grad_() for s in _inputs(reduction_prev))
         alphas = torch.randn(num_edges(nodes), len(PRIMITIVES), dtype=torch.float64,
                              generator=torch.Generator().manual_seed(2)).requires_grad_()
         out = cell(s0, s1, torch.softmax(alphas, -1))

@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data import DataSplits, Split, iterate_batches, num_batches
+from .channels_last import use_channels_last
 from .checkpoint import epoch_generator
 from .config import Config, ConfigError, check_ranges
 from .cost import count_parameters
@@ -68,7 +69,7 @@ def training_images(data: DataSplits) -> Split:
                  torch.cat([data.search_train.y, data.search_val.y]))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: nn.Module, split: Split, batch_size: int = 256) -> dict[str, float]:
     """Mean cross-entropy loss and accuracy of `model` (in eval mode) on a split."""
     was_training = model.training
@@ -95,7 +96,7 @@ def train_model(model: nn.Module, config: TrainConfig, data: DataSplits, run_dir
     """
     run = Run(Path(run_dir), "train", get_device(config.device), data)
     device = run.device
-    model = model.to(device)
+    model = use_channels_last(model.to(device), device)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                           weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.epochs, eta_min=config.lr_min)
@@ -179,7 +180,7 @@ def fit_model(model: nn.Module, data: DataSplits, epochs: int = 10, lr: float = 
     of a comparison (seconds to minutes each). Returns {"test_acc", "test_loss", "params", "seconds"}.
     """
     dev = get_device(device)
-    model = model.to(dev)
+    model = use_channels_last(model.to(dev), dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     train = training_images(data).to(dev)
     model.train()

@@ -24,7 +24,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, check_primitives, is_built_in, shift_by_one_pixel
+from ..core.channels_last import is_channels_last, repeat_channels
+from .ops import (PRIMITIVES, DepthwiseConv2d, FactorizedReduce, ReLUConvBN, check_primitives, is_built_in,
+                  shift_by_one_pixel)
 from .partial import bypass, channel_shuffle, check_partial_channels
 from .search_cell import SearchCell, candidate
 
@@ -39,7 +41,7 @@ class WideStage(nn.Module):
 
     def __init__(self, C: int, m: int, kernel: int, stride: int, padding: int, dilation: int):
         super().__init__()
-        self.depthwise = nn.Conv2d(m * C, m * C, kernel, stride, padding, dilation, groups=m * C, bias=False)
+        self.depthwise = DepthwiseConv2d(m * C, kernel, stride, padding, dilation)
         self.pointwise = nn.Conv2d(m * C, m * C, 1, groups=m, bias=False)
         self.bn = nn.BatchNorm2d(m * C, affine=False)
 
@@ -59,13 +61,15 @@ class WideFactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, b = self.conv_a(x), self.conv_b(shift_by_one_pixel(x))
-        B, _, H, W = a.shape
-        per_edge = torch.cat([a.view(B, self.m, self.C // 2, H, W), b.view(B, self.m, self.C // 2, H, W)], 2)
-        return self.bn(per_edge.view(B, self.m * self.C, H, W))
+        if is_channels_last(a):  # edge e's channels [a_e, b_e], interleaved along the innermost dimension
+            a, b = (t.permute(0, 2, 3, 1).unflatten(3, (self.m, -1)) for t in (a, b))
+            return self.bn(torch.cat([a, b], 4).flatten(3).permute(0, 3, 1, 2))
+        per_edge = torch.cat([a.unflatten(1, (self.m, -1)), b.unflatten(1, (self.m, -1))], 2)
+        return self.bn(per_edge.flatten(1, 2))
 
 
 class FanOut(nn.Module):
-    """The m MixedOps leaving one state, each candidate batched across them; forward -> (B, m, C, H', W').
+    """The m MixedOps leaving one state, each candidate batched across them; forward -> m (B, C, H', W').
 
     With `partial_channels` K > 1 (PC-DARTS), the candidates see the first C/K channels; the rest
     bypass them (max-pooled at stride 2) and the channels are shuffled, as in `MixedOp`.
@@ -97,33 +101,43 @@ class FanOut(nn.Module):
             self.kinds.append(kind)
             self.ops.append(op)
 
-    def forward(self, h: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """Every edge's sum_o weights[e, o] * o_e(h) (eq. 2), stacked along dim 1; `weights` is (m, ops)."""
+    def forward(self, h: torch.Tensor, weights: torch.Tensor) -> list[torch.Tensor]:
+        """Every edge's sum_o weights[e, o] * o_e(h) (eq. 2), one (B, C, H', W') tensor per edge; `weights` is (m, ops).
+
+        The m edges are mixed as one (B, m, c, H', W') tensor, or (B, H', W', m, c) when `h` is channels-last:
+        then the mixture, and every gradient autograd allocates for it, stays channels-last too.
+        """
         x = h[:, : self.C // self.k] if self.k > 1 else h
+        nhwc = is_channels_last(x)
+        c = x.shape[1]
+
+        def by_edge(y: torch.Tensor) -> torch.Tensor:  # (B, n c, H, W) -> (B, n, c, H, W) or (B, H, W, n, c)
+            return y.permute(0, 2, 3, 1).unflatten(3, (-1, c)) if nhwc else y.unflatten(1, (-1, c))
+
+        edge_dim, w_shape = (3, (self.m, 1)) if nhwc else (1, (1, self.m, 1, 1, 1))
         relu, repeated, out = F.relu(x), None, None
         for o, (kind, op) in enumerate(zip(self.kinds, self.ops)):
             if kind == "zero":
                 continue
             if kind == "shared":
-                y = op(x).unsqueeze(1)                        # the same for every edge
+                y = by_edge(op(x))                            # the same for every edge: broadcast
             elif kind == "per_edge":
-                y = torch.stack([edge_op(x) for edge_op in op], 1)
+                y = by_edge(torch.cat([edge_op(x) for edge_op in op], 1))
             else:
                 if kind == "wide" and repeated is None:
-                    repeated = relu.repeat(1, self.m, 1, 1)  # (B, m c, H, W), edge-major
-                y = op(relu if kind == "relu" else repeated)
-                y = y.view(len(x), self.m, -1, *y.shape[-2:])
-            term = weights[:, o].view(1, self.m, 1, 1, 1) * y
+                    repeated = repeat_channels(relu, self.m)  # (B, m c, H, W), edge-major
+                y = by_edge(op(relu if kind == "relu" else repeated))
+            term = weights[:, o].view(w_shape) * y
             out = term if out is None else out + term
         if out is None:  # every candidate is `none`
             size = [(s - 1) // self.stride + 1 for s in x.shape[-2:]]
-            out = x.new_zeros(len(x), self.m, x.shape[1], *size)
+            edges = [x.new_zeros(len(x), c, *size) for _ in range(self.m)]
+        else:
+            edges = [e.permute(0, 3, 1, 2) if nhwc else e for e in out.unbind(edge_dim)]
         if self.k == 1:
-            return out
-        rest = bypass(h[:, self.C // self.k:], self.stride).unsqueeze(1).expand(-1, self.m, -1, -1, -1)
-        both = torch.cat([out, rest], 2)
-        B, m, C, H, W = both.shape
-        return channel_shuffle(both.reshape(B * m, C, H, W), self.k).view(B, m, C, H, W)
+            return edges
+        rest = bypass(h[:, self.C // self.k:], self.stride)
+        return [channel_shuffle(torch.cat([e, rest], 1), self.k) for e in edges]
 
 
 def fan_out_edges(nodes: int) -> list[list[int]]:
@@ -159,10 +173,9 @@ class FastSearchCell(nn.Module):
         for j, (fan_out, w) in enumerate(zip(self.fan_outs, weights[self.order].split(self.sizes))):
             if j >= 2:  # node j-2 has all its inputs (states 0 .. j-1) by now
                 states.append(partial[j - 2])
-            contributions = fan_out(states[j], w)
-            for e in range(contributions.shape[1]):
+            for e, c in enumerate(fan_out(states[j], w)):
                 i = max(0, j - 1) + e
-                partial[i] = contributions[:, e] if partial[i] is None else partial[i] + contributions[:, e]
+                partial[i] = c if partial[i] is None else partial[i] + c
         states.append(partial[-1])
         return torch.cat(states[-self.multiplier:], dim=1)
 

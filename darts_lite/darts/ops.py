@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..core.channels_last import is_channels_last
+
 OpFactory = Callable[[int, int, bool], nn.Module]
 
 
@@ -43,6 +45,27 @@ class ReLUConvBN(nn.Sequential):
         )
 
 
+class DepthwiseConv2d(nn.Conv2d):
+    """A depthwise convolution (one kernel per channel, no bias) that keeps a CPU's channels-last input
+    channels-last, but computes a kernel both strided and dilated in plain memory.
+
+    oneDNN's channels-last kernel is faster for every depthwise shape of the course but that one, which it
+    runs 2x slower than the plain kernel (forward + backward, `benchmarks/cpu_kernels.py`): the reduction
+    edges' dilated convolutions. The copies there and back cost less than the difference.
+    """
+
+    def __init__(self, channels: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1):
+        super().__init__(channels, channels, kernel, stride, padding, dilation, groups=channels, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride[0] == 1 or self.dilation[0] == 1 or x.device.type != "cpu" or not is_channels_last(x):
+            return super().forward(x)
+        # a channels-last weight would make the convolution channels-last again: pass a plain copy
+        weight = self.weight.clone(memory_format=torch.contiguous_format)
+        y = F.conv2d(x.contiguous(), weight, None, self.stride, self.padding, self.dilation, self.groups)
+        return y.contiguous(memory_format=torch.channels_last)
+
+
 class DilConv(nn.Sequential):
     """ReLU -> dilated depthwise conv -> 1x1 pointwise conv -> BatchNorm."""
 
@@ -50,8 +73,7 @@ class DilConv(nn.Sequential):
                  dilation: int, affine: bool = True):
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_in, kernel, stride=stride, padding=padding, dilation=dilation,
-                      groups=c_in, bias=False),
+            DepthwiseConv2d(c_in, kernel, stride, padding, dilation),
             nn.Conv2d(c_in, c_out, 1, bias=False),
             nn.BatchNorm2d(c_out, affine=affine),
         )
@@ -97,11 +119,12 @@ class MaxPool2d(nn.MaxPool2d):
     """`nn.MaxPool2d`, computed on a CPU in channels-last memory: the same numbers, ties and gradients.
 
     PyTorch's CPU max-pool kernel for (B, C, H, W) memory is 3-10x slower than its channels-last one at the
-    course's shapes (`benchmarks/max_pool.py`); the two layout copies cost less than the difference.
+    course's shapes (`benchmarks/cpu_kernels.py`); the two layout copies cost less than the difference. A
+    channels-last input (`core.channels_last`) is pooled as it is and stays channels-last.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or x.dim() != 4:
+        if x.device.type != "cpu" or x.dim() != 4 or is_channels_last(x):
             return super().forward(x)
         return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
 

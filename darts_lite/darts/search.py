@@ -37,6 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import distributed
+from ..core.channels_last import use_channels_last
 from ..core.checkpoint import epoch_generator
 from ..core.config import ConfigError
 from ..core.decision import flat, warn_if_undecided
@@ -198,7 +199,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
         distributed.barrier()  # rank 0's files (a checkpoint to resume from) are complete before anyone looks
     run = start_run(config, "search", data, run_dir, device)
     data = run.data
-    model = build_supernet(config, data).to(device)
+    model = use_channels_last(build_supernet(config, data).to(device), device)
     train, val = data.search_train.to(device), data.search_val.to(device)
     steps = min(num_batches(len(train), config.batch_size, True), num_batches(len(val), config.batch_size, True))
     if steps == 0:

@@ -36,6 +36,7 @@ import torch.nn as nn
 from ..darts import SearchConfig, search
 from ..darts.genotypes import edge_index
 from ..darts.null import null_key
+from ..core.channels_last import use_channels_last
 from ..darts.search import build_supernet, make_optimizers, search_step
 from ..data import DataSplits, iterate_batches, num_batches
 from .build import BenchConfig, build_networks, load_bench_data, train_cells
@@ -71,7 +72,7 @@ def supernet_config(bench: BenchConfig, seed: int, schedule: str, epochs: int = 
 def epochs_for_budget(config: SearchConfig, data: DataSplits, budget_seconds: float, probe_steps: int = 4) -> int:
     """The epochs of `config` that fill `budget_seconds`, from the time of a few steps of its own kind."""
     def step_seconds(sampling: str, arch_step: bool) -> float:
-        model = build_supernet(config, data)
+        model = use_channels_last(build_supernet(config, data), "cpu")  # as `search` runs it
         model.set_sampling(sampling, config.tau_max)
         w_opt, alpha_opt, _ = make_optimizers(model, config)
         batches = zip(iterate_batches(data.search_train, config.batch_size, drop_last=True),

@@ -2,7 +2,9 @@
 """Time one DARTS search step (Algorithm 1): darts_lite's plain and fast paths against the naive reference.
 
 Implementations: `plain` (SearchCell: one MixedOp per edge), `fast` (FastSearchCell: the edges
-leaving a state batched into wide convolutions), `reference` (../shared/reference/darts_ref.py).
+leaving a state batched into wide convolutions), both in the memory layout `search` gives them
+(`core.channels_last`: channels-last on a CPU); `fast_plain_memory` (the fast cell in the default
+layout, as shipped before channels-last), `reference` (../shared/reference/darts_ref.py).
 `--partial-channels K` runs darts_lite with PC-DARTS partial channels (1/K through the candidates).
 For a shape (layers, channels, batch, image), an order (1 or 2) and a device,
 each implementation builds its supernet and optimisers, takes one fixed random
@@ -45,7 +47,7 @@ DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 # (layers, channels, batch, image, order): the CPU shapes quoted in the reference README.
 SWEEP = [(3, 8, 32, 16, 1), (3, 8, 32, 16, 2), (5, 8, 32, 32, 1)]
 
-IMPLS = ("plain", "fast", "reference")
+IMPLS = ("plain", "fast", "fast_plain_memory", "reference")
 SHAPE_KEYS = ("layers", "channels", "batch", "image", "in_channels", "classes")
 
 
@@ -90,6 +92,7 @@ def resolve_device(name: str) -> str:
 def bench_darts_lite(args, device) -> dict:
     import torch
 
+    from darts_lite.core.channels_last import use_channels_last
     from darts_lite.core.runtime import set_seed
     from darts_lite.darts.config import SearchConfig
     from darts_lite.darts.search import make_optimizers, search_step
@@ -108,7 +111,9 @@ def bench_darts_lite(args, device) -> dict:
                           nodes=config.nodes, multiplier=config.multiplier,
                           stem_multiplier=config.stem_multiplier, in_channels=args.in_channels,
                           primitives=config.primitives, alpha_init_std=config.alpha_init_std,
-                          fast=args.impl == "fast", partial_channels=args.partial_channels).to(device)
+                          fast=args.impl != "plain", partial_channels=args.partial_channels).to(device)
+    if args.impl != "fast_plain_memory":  # as `search` runs it
+        use_channels_last(model, device)
     w_opt, alpha_opt, _ = make_optimizers(model, config)
 
     def batch():
@@ -139,7 +144,8 @@ def bench_darts_lite(args, device) -> dict:
         peak_mb, mem_kind = peak_rss_mb(), "process_peak_rss"
     return {"sec_per_step": round(sec, 4), "images_per_sec": round(args.batch / sec, 2),
             "peak_mem_mb": round(peak_mb, 1), "mem_kind": mem_kind,
-            "weight_params": sum(p.numel() for p in model.weight_parameters())}
+            "weight_params": sum(p.numel() for p in model.weight_parameters()),
+            "channels_last": model.stem[0].weight.is_contiguous(memory_format=torch.channels_last)}
 
 
 def bench_reference(args, device) -> dict:
@@ -259,7 +265,8 @@ def compare(args, shape: tuple) -> bool:
             ok &= "error" not in res
             runs[impl].append(res)
     best = {impl: _fastest(results) for impl, results in runs.items()}
-    for ours, theirs in (("fast", "plain"), ("fast", "reference"), ("plain", "reference")):
+    for ours, theirs in (("fast", "plain"), ("fast", "fast_plain_memory"), ("fast", "reference"),
+                         ("fast_plain_memory", "reference"), ("plain", "reference")):
         if ours in best and theirs in best:
             print(json.dumps(ratio_line(best[ours], best[theirs], f"{ours}/{theirs}", shape, args.repeats)),
                   flush=True)

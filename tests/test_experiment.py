@@ -1,7 +1,9 @@
 """Tests for hands.experiment: one config runs the comparison; an interrupted run resumes to the same rows."""
 import json
+import warnings
 
 import pytest
+import torch
 
 from darts_lite.cli import main
 from darts_lite.core.config import ConfigError
@@ -18,7 +20,8 @@ EXP = ExperimentConfig(name="t", dataset="digits", image_size=8, splits=1, basel
 
 
 def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
-    full = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "full", progress=False)
+    # in this process, as a callback requires: the same threads in all three runs (their count moves the last bits)
+    full = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "full", progress=False, workers=1)
     calls = {"n": 0}
 
     def stop_during_a_training(info):
@@ -28,7 +31,7 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "cut", progress=False, callback=stop_during_a_training)
-    resumed = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "cut", progress=False)
+    resumed = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "cut", progress=False, workers=1)
     keys = ("split", "model", "acc", "balanced_acc", "confusion", "params", "macs")
     assert [{k: r[k] for k in keys} for r in resumed["rows"]] == [{k: r[k] for k in keys} for r in full["rows"]]
     assert [r["model"] for r in full["rows"]] == ["darts", "resnet18", "random0"]
@@ -41,6 +44,31 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
     assert (tmp_path / "full" / "results.csv").read_text().count("\n") == 4
     with pytest.raises(ConfigError, match="another config.*train.epochs"):  # rows of two configs never mix
         run_experiment(EXP, SEARCH, TRAIN.replace(epochs=3), run_dir=tmp_path / "full", progress=False)
+
+
+def test_splits_in_parallel_processes_give_the_rows_of_one_thread_in_sequence(tmp_path):
+    exp = EXP.replace(splits=2, baselines=("random",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parallel = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path / "parallel",
+                                  progress=False, workers=2)
+    # what the workers warned is warned here too (each split's undecided 1-epoch search)
+    said = " ".join(str(w.message) for w in caught)
+    assert "t_split0" in said and "t_split1" in said
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what each worker runs on
+    try:
+        sequence = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path / "sequence",
+                                  progress=False, workers=1)
+    finally:
+        torch.set_num_threads(threads)
+    keys = ("split", "model", "genotype", "acc", "confusion", "params")
+    assert [[r[k] for k in keys] for r in parallel["rows"]] == [[r[k] for k in keys] for r in sequence["rows"]]
+    assert [(r["split"], r["model"]) for r in parallel["rows"]] == [(0, "darts"), (0, "random0"),
+                                                                   (1, "darts"), (1, "random0")]
+    # a finished run has nothing left to do: it returns the same rows without starting a worker
+    again = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path / "parallel", progress=False)
+    assert again["rows"] == parallel["rows"]
 
 
 def test_per_aspect_results_on_hands(tmp_path, hands11k_root):

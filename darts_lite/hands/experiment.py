@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from tqdm.auto import tqdm
 
 from ..core.cost import count_macs, count_parameters
 from ..core.runs import append_jsonl, claim, read_jsonl
 from ..core.runtime import get_device, set_seed
 from ..core.training import TrainConfig, recalibrate_bn, train_model, training_images
+from ..core.workers import default_workers, run_in_processes
 from ..darts.config import SearchConfig
 from ..darts.genotypes import Genotype, random_genotype
 from ..darts.pipeline import search_and_retrain
@@ -62,36 +64,61 @@ def load_split(exp: ExperimentConfig, seed: int) -> DataSplits:
 
 def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_config: TrainConfig,
                    kernel_config: KernelSearchConfig | None = None, run_dir: str | Path | None = None,
-                   progress: bool = True, callback: Callable[[dict], None] | None = None) -> dict:
+                   progress: bool = True, callback: Callable[[dict], None] | None = None,
+                   workers: int = 0) -> dict:
     """Run (or continue) every split and model of the experiment; returns {"rows", "table"}.
 
     `callback` is passed to every search and training loop (per step; `info["stop"]()` interrupts
     as Ctrl-C does). `kernel_config` configures the "kernel" search (default: `KernelSearchConfig()`).
     `run_experiment(*load_config(path), run_dir=...)` runs a config file.
+
+    The models are independent but for random search, whose budget is its split's DARTS search: on a
+    CPU, `workers` processes of one thread each train that many models side by side (`core.workers`;
+    0: one per core; 1: one after the other in this process, as a `callback` requires). Each model's
+    progress bar is shown by this process only; in parallel one bar counts the finished models.
     """
     run_dir = Path(run_dir or Path("runs") / exp.name)
     run = RunConfig(exp, search_config, train_config, kernel_config or KernelSearchConfig())
     claim_run(run_dir, run)
     rows_path = run_dir / "rows.jsonl"
     done = {(r["split"], r["model"]) for r in read_jsonl(rows_path)}
-    for seed in range(exp.splits):
-        data = load_split(exp, seed)
-        aspects = test_aspects(data)
-        for model_name, job in _jobs(run, data, seed, run_dir, progress, callback):
-            if (seed, model_name) in done:
-                continue
-            row = {"split": seed, "model": model_name, **job()}
-            model = row.pop("_model")
-            # BatchNorm statistics recomputed on the training images for every model alike: torchvision's
-            # MobileNetV3 uses momentum 0.01, too slow for short budgets (it tests at chance otherwise)
-            recalibrate_bn(model, training_images(data))
-            row.update(test_metrics(model, data, aspects))
-            row["params"] = count_parameters(model)
-            row["macs"] = count_macs(model, (1, data.in_channels, data.image_size, data.image_size))
-            torch.save(model.state_dict(), model_dir(run_dir, seed, model_name) / "model.pt")
-            append_jsonl(rows_path, row)
-    rows = read_jsonl(rows_path)
-    return {"rows": rows, "table": results_table(rows, run, data, run_dir)}
+    names = [name for name, _ in _jobs(run, None, 0, run_dir, False, None)]  # (no job runs: no data needed)
+    todo = [(seed, name) for seed in range(exp.splits) for name in names if (seed, name) not in done]
+    if callback is not None:
+        workers = 1
+    workers = workers or default_workers(get_device(train_config.device), len(todo))
+    if workers == 1:
+        for seed, name in todo:
+            _run_model((run, seed, name, run_dir, progress, callback))
+    else:  # the longest first: each model's splits side by side, in the order of `names` (DARTS first)
+        todo.sort(key=lambda job: (names.index(job[1]), job[0]))
+        index = {job: i for i, job in enumerate(todo)}
+        after = {i: index[(seed, "darts")] for i, (seed, name) in enumerate(todo)
+                 if name == "random_search" and (seed, "darts") in index}
+        jobs = [(run, seed, name, run_dir, False, None) for seed, name in todo]
+        with tqdm(total=len(jobs), desc=f"models ({workers} processes)", unit="model", disable=not progress) as bar:
+            for _ in run_in_processes(_run_model, jobs, workers, after):
+                bar.update()
+    order = {name: k for k, name in enumerate(names)}
+    rows = sorted(read_jsonl(rows_path), key=lambda r: (r["split"], order.get(r["model"], len(order))))
+    return {"rows": rows, "table": results_table(rows, run, load_split(exp, exp.splits - 1), run_dir)}
+
+
+def _run_model(job: tuple) -> None:
+    """One model of one split: trained (or resumed), tested, its row appended to rows.jsonl."""
+    run, seed, model_name, run_dir, progress, callback = job
+    data = load_split(run.experiment, seed)
+    train = dict(_jobs(run, data, seed, run_dir, progress, callback))[model_name]
+    row = {"split": seed, "model": model_name, **train()}
+    model = row.pop("_model")
+    # BatchNorm statistics recomputed on the training images for every model alike: torchvision's
+    # MobileNetV3 uses momentum 0.01, too slow for short budgets (it tests at chance otherwise)
+    recalibrate_bn(model, training_images(data))
+    row.update(test_metrics(model, data, test_aspects(data)))
+    row["params"] = count_parameters(model)
+    row["macs"] = count_macs(model, (1, data.in_channels, data.image_size, data.image_size))
+    torch.save(model.state_dict(), model_dir(run_dir, seed, model_name) / "model.pt")
+    append_jsonl(run_dir / "rows.jsonl", row)
 
 
 def claim_run(run_dir: str | Path, run: RunConfig) -> None:

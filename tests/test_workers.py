@@ -1,0 +1,45 @@
+"""Tests for darts_lite.core.workers: jobs in one-thread processes, in dependency order, warnings brought back."""
+import subprocess
+import sys
+import time
+import warnings
+
+import torch
+
+from darts_lite.core.workers import default_workers, run_in_processes
+
+
+def _job(job: tuple[str, float]) -> dict:
+    """Sleep, warn, and say when it started and ended and on how many threads it ran."""
+    name, seconds = job
+    start = time.time()
+    time.sleep(seconds)
+    warnings.warn(f"job {name} warns", UserWarning)
+    return {"name": name, "start": start, "end": time.time(), "threads": torch.get_num_threads()}
+
+
+def test_jobs_run_in_one_thread_processes_after_what_they_wait_for_and_warn_here():
+    jobs = [("a", 1.0), ("b", 0.0), ("c", 0.0)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = dict(run_in_processes(_job, jobs, workers=2, after={1: 0}))
+    assert sorted(r["name"] for r in results.values()) == ["a", "b", "c"]
+    assert all(r["threads"] == 1 for r in results.values())
+    assert results[1]["start"] >= results[0]["end"]  # b waited for a, though a worker was free
+    assert results[2]["start"] < results[0]["end"]   # c did not
+    assert sorted(str(w.message) for w in caught) == ["job a warns", "job b warns", "job c warns"]
+
+
+def test_default_workers_one_per_core_and_job_on_a_cpu_one_on_an_accelerator():
+    assert default_workers("cpu", 1) == 1
+    assert 1 <= default_workers("cpu", 100) <= 100
+    assert default_workers("meta", 100) == 1
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error(tmp_path):
+    script = tmp_path / "no_guard.py"
+    script.write_text("from darts_lite.core.workers import run_in_processes\n"
+                      "print(list(run_in_processes(abs, [-1, -2], 2)))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "if __name__ == '__main__':" in proc.stderr and "workers=1" in proc.stderr

@@ -28,6 +28,7 @@ def test_jobs_run_in_one_thread_processes_after_what_they_wait_for_and_warn_here
     assert results[1]["start"] >= results[0]["end"]  # b waited for a, though a worker was free
     assert results[2]["start"] < results[0]["end"]   # c did not
     assert sorted(str(w.message) for w in caught) == ["job a warns", "job b warns", "job c warns"]
+    assert all(w.filename == __file__ for w in caught)  # shown where the job raised it, not in the pool
 
 
 def test_default_workers_one_per_core_and_job_on_a_cpu_one_on_an_accelerator():

@@ -53,16 +53,16 @@ def _run(fn, jobs, workers, after, waiting):
             for future in finished:
                 i = running.pop(future)
                 result, caught = future.result()
-                for message, category in caught:
-                    warnings.warn(message, category, stacklevel=2)
+                for message, category, filename, lineno in caught:  # where the job raised it
+                    warnings.warn_explicit(message, category, filename, lineno)
                 for j in sorted(j for j in waiting if after[j] == i):
                     waiting.discard(j)
                     running[pool.submit(_call, fn, jobs[j])] = j
                 yield i, result
 
 
-def _call(fn: Callable[[Any], Any], job: Any) -> tuple[Any, list[tuple[str, type[Warning]]]]:
+def _call(fn: Callable[[Any], Any], job: Any) -> tuple[Any, list[tuple[str, type[Warning], str, int]]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(job)
-    return result, [(str(w.message), w.category) for w in caught]
+    return result, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]

@@ -12,20 +12,26 @@ every other edge 0. Two settings:
 (b) the real bilevel problem (`planted_data`, then `search.search`): labels are the teacher's
     classes on random inputs, and a fresh student trains its weights on one split and its alphas
     on another (Algorithm 1). Many cells can fit the teacher's function, so recovery is
-    measured, not promised.
+    measured, not promised. `planted_study` runs it for several seeds and schedules, side by side
+    on a CPU's cores.
 
 `recovery` is the share of planted (input, operation) pairs the found genotype contains; a random
 genotype recovers `decision.chance_agreement(...)["exact"]` of them on average.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..core.decision import UndecidedSearchWarning
+from ..core.runtime import get_device
+from ..core.workers import default_workers, run_in_processes
 from ..data import DataSplits, Split
 from .config import SearchConfig
 from .decision import decision, gene_agreement
@@ -152,3 +158,35 @@ def search_planted(config: SearchConfig, seed: int, sizes: tuple[int, int, int] 
     data = planted_data(teacher, plant, sizes, config.image_size or 16, seed)
     result = search(config.replace(seed=seed), data, run_dir=run_dir, progress=progress)
     return result, plant, recovery(result.genotype, plant)
+
+
+def planted_study(base: SearchConfig, schedules: Sequence[str], seeds: Sequence[int],
+                  sizes: tuple[int, int, int] = (512, 512, 256), run_dir: str | Path | None = None,
+                  workers: int = 0) -> list[dict]:
+    """Setting (b) for every (seed, schedule): one row each with its recovery, kept weights and search seconds.
+
+    The searches are independent: on a CPU they run side by side in one-thread processes, one per core
+    (`core.workers`; `workers` 1: one after the other in this process). A search's warnings (undecided
+    searches are expected here) are kept out of the way: `decided` and the kept weights say it.
+    """
+    jobs = [(schedule, base.with_schedule(schedule), seed, sizes,
+             None if run_dir is None else str(Path(run_dir) / f"planted_{schedule}_seed{seed}"))
+            for seed in seeds for schedule in schedules]
+    workers = workers or default_workers(get_device(base.device), len(jobs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndecidedSearchWarning)
+        if workers == 1:
+            return [_planted_row(job) for job in jobs]
+        rows = dict(run_in_processes(_planted_row, jobs, workers))
+    return [rows[i] for i in range(len(jobs))]
+
+
+def _planted_row(job: tuple) -> dict:
+    schedule, config, seed, sizes, run_dir = job
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndecidedSearchWarning)
+        result, _, rec = search_planted(config, seed, sizes, run_dir=run_dir)
+    return {"schedule": schedule, "seed": seed, "recovery": rec,
+            "kept_weight": result.decision["normal"]["kept_weight"],
+            "kept_weight_reduce": result.decision["reduce"]["kept_weight"], "decided": result.decision["decided"],
+            "val_acc": result.history[-1]["val_acc"], "seconds": sum(h["seconds"] for h in result.history)}

@@ -18,7 +18,8 @@ a run directory of its own, `runs/<name>/split<k>/<model>/`, in the layout of `c
 DARTS model's is the layout of `darts.pipeline`: it is searched and retrained by the same
 `search_and_retrain`), and its searches and trainings checkpoint every epoch. Run the same command
 again after an interruption (a Colab disconnect): finished rows are kept, the interrupted training
-resumes from its checkpoint, so the result equals an uninterrupted run. At the end `results.csv`
+resumes from its checkpoint, so the result equals an uninterrupted run. On a CPU the models run side by
+side in one-thread processes, one per core (`workers`; `core.workers`). At the end `results.csv`
 and `results.md` hold the table (`results`): model, parameters, MACs, measured latency (CPU, and
 the accelerator where the run has one), accuracy and balanced accuracy mean +- std over splits,
 and search cost in hours.
@@ -74,8 +75,9 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
 
     The models are independent but for random search, whose budget is its split's DARTS search: on a
     CPU, `workers` processes of one thread each train that many models side by side (`core.workers`;
-    0: one per core; 1: one after the other in this process, as a `callback` requires). Each model's
-    progress bar is shown by this process only; in parallel one bar counts the finished models.
+    0: one per core; 1: one after the other in this process, as a `callback` requires). In sequence
+    each model shows its progress bar; in parallel one bar counts the finished models. The thread count
+    moves the last bits of every convolution: resume a run with the `workers` it started with.
     """
     run_dir = Path(run_dir or Path("runs") / exp.name)
     run = RunConfig(exp, search_config, train_config, kernel_config or KernelSearchConfig())

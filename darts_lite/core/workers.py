@@ -34,17 +34,16 @@ def run_in_processes(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int
     a module-level function and the jobs picklable. The warnings a job raised are raised again in this
     process when its result comes back.
     """
-    after = after or {}
-    waiting = {i for i in range(len(jobs)) if i in after}
     try:
-        yield from _run(fn, jobs, workers, after, waiting)
+        yield from _run(fn, jobs, workers, after or {})
     except BrokenProcessPool as e:
         raise RuntimeError(f"a worker process died before finishing its job ({e}). In a script, call this "
                            "under `if __name__ == '__main__':` (worker processes import the script); or run "
                            "in this process with workers=1") from e
 
 
-def _run(fn, jobs, workers, after, waiting):
+def _run(fn, jobs, workers, after):
+    waiting = set(after)  # the jobs that start only once the job they wait for has finished
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=torch.set_num_threads, initargs=(1,)) as pool:
         running = {pool.submit(_call, fn, jobs[i]): i for i in range(len(jobs)) if i not in waiting}

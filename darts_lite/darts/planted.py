@@ -173,11 +173,9 @@ def planted_study(base: SearchConfig, schedules: Sequence[str], seeds: Sequence[
              None if run_dir is None else str(Path(run_dir) / f"planted_{schedule}_seed{seed}"))
             for seed in seeds for schedule in schedules]
     workers = workers or default_workers(get_device(base.device), len(jobs))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndecidedSearchWarning)
-        if workers == 1:
-            return [_planted_row(job) for job in jobs]
-        rows = dict(run_in_processes(_planted_row, jobs, workers))
+    if workers == 1:
+        return [_planted_row(job) for job in jobs]
+    rows = dict(run_in_processes(_planted_row, jobs, workers))
     return [rows[i] for i in range(len(jobs))]
 
 

@@ -33,11 +33,6 @@ def is_channels_last(x: torch.Tensor) -> bool:
     return x.dim() == 4 and x.is_contiguous(memory_format=CHANNELS_LAST) and not x.is_contiguous()
 
 
-def memory_format(x: torch.Tensor) -> torch.memory_format:
-    """The layout a result computed from `x` should keep: channels-last or plain contiguous."""
-    return CHANNELS_LAST if is_channels_last(x) else torch.contiguous_format
-
-
 def repeat_channels(x: torch.Tensor, m: int) -> torch.Tensor:
     """`x.repeat(1, m, 1, 1)` (the channels copied m times, copy-major) in the layout of `x`."""
     if is_channels_last(x):  # repeat() returns plain memory: repeat the innermost dimension instead

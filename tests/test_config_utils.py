@@ -110,7 +110,7 @@ def test_load_errors(tmp_path):
         SearchConfig.load(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{layers: 3")
-    with pytest.raises(ConfigError, match="bad.json is not valid JSON"):
+    with pytest.raises(ConfigError, match=r"bad.json is not a config file \(JSON text expected\)"):
         TrainConfig.load(bad)
 
 

@@ -192,7 +192,7 @@ def test_load_missing_file(tmp_path):
 def test_load_non_json(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("normal: sep_conv_3x3 <- 0\n")
-    with pytest.raises(GenotypeError, match="broken.json is not valid JSON"):
+    with pytest.raises(GenotypeError, match=r"broken.json is not a genotype file \(JSON text expected\)"):
         Genotype.load(path)
 
 

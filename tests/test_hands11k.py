@@ -24,7 +24,7 @@ from darts_lite.data.hands11k.dataset import (
     scan,
     target_classes,
 )
-from darts_lite.data.hands11k.images import default_cache_dir, load_images, train_transforms
+from darts_lite.data.hands11k.images import NOT_AN_IMAGE, default_cache_dir, load_images, train_transforms
 from darts_lite.data.hands11k.protocols import check_subject_disjoint, official_protocol, subject_split
 
 MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "11k-hands-mini"
@@ -163,7 +163,7 @@ def test_real_loader_four_three_grayscale_and_official(mini_cache):
         records, left_out = hands11k_selection(MINI, protocol="official", aspect="palmar", verbose=False)
     check_subject_disjoint(records)
     assert [len(v) for v in records.values()] == [len(s) for s in official.splits().values()]
-    assert left_out == {k: v for k, v in official.left_out.items() if k != "unreadable image files"}
+    assert left_out == {k: v for k, v in official.left_out.items() if not k.startswith("unreadable image files")}
 
 
 # ---------------------------------------------------------------- tiny files in tmp_path
@@ -248,9 +248,9 @@ def test_truncated_jpeg_is_skipped_listed_counted_or_raised(tmp_path):
     for i, p in enumerate(paths):
         write_jpeg(p, seed=i)
     paths[1].write_bytes(paths[1].read_bytes()[:200])  # cut mid-scan, as an interrupted download
-    with pytest.warns(UserWarning, match="skipped 1 unreadable") as record:
+    with pytest.warns(UserWarning, match="left out 1 unreadable images: 1 truncated") as record:
         images, bad = load_images(paths, 16, cache_dir=False)
-    assert bad == [str(paths[1])] and images.shape == (2, 3, 16, 16)
+    assert bad == {str(paths[1]): "truncated or corrupt image data"} and images.shape == (2, 3, 16, 16)
     assert any("Hand_1.jpg" in str(w.message) for w in record)
     with pytest.raises(OSError, match="Hand_1.jpg"):
         load_images(paths, 16, cache_dir=False, strict=True)
@@ -262,7 +262,7 @@ def test_non_rgb_images_are_converted_and_counted(tmp_path):
         write_jpeg(p, seed=0, mode=mode)
     with pytest.warns(UserWarning, match="converted 2 non-RGB images"):
         images, bad = load_images(paths, (12, 16), cache_dir=False)
-    assert images.shape == (3, 3, 12, 16) and images.dtype == torch.uint8 and bad == []
+    assert images.shape == (3, 3, 12, 16) and images.dtype == torch.uint8 and bad == {}
     assert torch.equal(images[1, 0], images[1, 2])  # a grey image stays grey
 
 
@@ -326,7 +326,7 @@ def test_default_cache_dir_falls_back_when_root_is_read_only(tiny, tmp_path, mon
 def test_loader_drops_unreadable_images(tiny, tmp_path):
     victim = tiny / "Hands" / "Hand_0000005.jpg"
     victim.write_bytes(victim.read_bytes()[:150])
-    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+    with pytest.warns(UserWarning, match="left out 1 unreadable"):
         data = load_hands11k(16, root=tiny, cache_dir=tmp_path, verbose=False)
     assert sum(len(s) for s in data.splits().values()) == 30  # 32 rows, 1 not downloaded, 1 corrupt
     with pytest.raises(OSError, match="Hand_0000005.jpg"):
@@ -348,6 +348,6 @@ def test_every_image_left_out_is_counted_and_named_in_one_report(tiny, tmp_path,
     by_filter = left["left out by the filters (aspect=dorsal)"]
     assert len(by_filter) == 16 and all(name not in by_filter for part in data.records.values()
                                         for name in (r.image_name for r in part))
-    assert left["unreadable image files"] == ["Hand_0000030.jpg"]
+    assert left[f"unreadable image files: {NOT_AN_IMAGE}"] == ["Hand_0000030.jpg"]
     assert "left out: 18 image(s)" in printed and "Hand_0000001.jpg" in printed
     assert "left out: 18 image(s)" in data.summary()

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..core.config import ConfigError
+from ..core.files import read_json
 from ..core.runs import load_data
 from ..core.tables import key_value_table
 from ..core.training import TrainConfig
@@ -85,7 +86,7 @@ _DATA_FIELDS = ("dataset", "image_size", "data_root", "seed")
 def _data_config(run_dir: Path, **overrides) -> SearchConfig:
     """A config naming the data of the search in `run_dir` (same split seed), with overrides."""
     path = run_dir / "search_config.json"
-    saved = json.loads(path.read_text()) if path.exists() else {}
+    saved = read_json(path, "search config", ConfigError) if path.exists() else {}
     settings = {k: v for k, v in saved.items() if k in _DATA_FIELDS}
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return SearchConfig(**settings)

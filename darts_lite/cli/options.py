@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import re
-from pathlib import Path
 
-from ..core.config import field_help
+from ..core.config import ConfigError, field_help
+from ..core.files import read_json
 from ..core.training import TrainConfig
 from ..dag_blocks.config import DAGSearchConfig
 from ..darts.config import SearchConfig
@@ -67,7 +66,7 @@ def config_from(cls, args, base: dict | None = None):
     values = dict(base or {})
     path = getattr(args, "config", None)
     if path:
-        loaded = json.loads(Path(path).read_text())
+        loaded = read_json(path, "config", ConfigError)
         section = SECTIONS[cls]
         values.update(loaded[section] if section in loaded else loaded)
     prefix = cls.__name__ + "."

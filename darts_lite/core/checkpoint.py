@@ -16,6 +16,8 @@ from typing import Any, Iterator
 
 import torch
 
+from .files import torch_load
+
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the message says where and what was kept."""
@@ -33,13 +35,10 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by `save_checkpoint`, with an error that names the file."""
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).exists():
         raise FileNotFoundError(f"no checkpoint at {path}; run without resume=True to start afresh")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:  # torch raises several types for a damaged file
-        raise RuntimeError(f"checkpoint {path} cannot be read ({e}); delete it to start afresh") from e
+    return torch_load(path, "checkpoint", RuntimeError, map_location,
+                      hint="run without resume=True to start afresh")
 
 
 def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:

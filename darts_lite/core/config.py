@@ -17,6 +17,7 @@ import tokenize
 from pathlib import Path
 from typing import Any, Iterable
 
+from .files import read_json
 from .tables import text_table
 
 
@@ -100,13 +101,7 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path):
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path} is not valid JSON: {e}") from e
+        return cls.from_dict(read_json(path, "config", ConfigError))
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""

@@ -25,6 +25,7 @@ import torch
 
 from ..data import DataSplits, as_grayscale, load_dataset
 from .config import ConfigError, write_json
+from .files import read_json, read_json_lines
 from .loop import restore
 from .runtime import get_device, set_seed
 
@@ -97,7 +98,7 @@ def claim(run_dir: str | Path, settings: dict, what: str = "run", defaults: dict
     """
     path = Path(run_dir) / "settings.json"
     ours = json.loads(json.dumps(settings))  # tuples -> lists, as they come back from the file
-    theirs = json.loads(path.read_text()) if path.exists() else ours
+    theirs = read_json(path, f"{what} settings", ConfigError) if path.exists() else ours
     if defaults is not None:
         defaults = json.loads(json.dumps(defaults))
         theirs = {k: {**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v
@@ -123,8 +124,7 @@ def _changes(ours: dict, theirs: dict, prefix: str = "") -> list[str]:
 
 def read_jsonl(path: str | Path) -> list[dict]:
     """The records of a .jsonl file (none if it does not exist)."""
-    path = Path(path)
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return read_json_lines(path, "records")
 
 
 def append_jsonl(path: str | Path, record: dict) -> None:
@@ -136,6 +136,6 @@ def append_jsonl(path: str | Path, record: dict) -> None:
 def update_metrics(run_dir: str | Path, **sections) -> Path:
     """Merge `sections` into run_dir/metrics.json (created if absent)."""
     path = Path(run_dir) / "metrics.json"
-    metrics = json.loads(path.read_text()) if path.exists() else {}
+    metrics = read_json(path, "run metrics") if path.exists() else {}
     metrics.update(sections)
     return write_json(path, metrics)

@@ -10,7 +10,6 @@ non-`none` operation.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Sequence
 import torch
 
 from ..core.config import write_json
+from ..core.files import read_json
 from .ops import OPS, PRIMITIVES
 
 Gene = tuple[tuple[str, int], ...]
@@ -95,14 +95,8 @@ class Genotype:
     @classmethod
     def load(cls, path: str | Path) -> "Genotype":
         """Read a genotype JSON file, naming the file in any error."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"genotype file {path} does not exist; a search writes one "
-                                    "as runs/<name>/genotype.json")
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise GenotypeError(f"{path} is not valid JSON ({e}); expected the output of Genotype.save") from e
+        data = read_json(path, "genotype", GenotypeError,
+                         hint="a search writes one as runs/<name>/genotype.json (Genotype.save)")
         try:
             return cls.from_dict(data)
         except GenotypeError as e:

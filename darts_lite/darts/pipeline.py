@@ -10,7 +10,6 @@ run started in one can be inspected in another. A run directory has the layout o
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -21,6 +20,7 @@ from matplotlib.figure import Figure
 from ..core.cost import count_parameters
 from ..core.decision import DECIDED, kinds, null_line
 from ..core.figures import savefig
+from ..core.files import read_json, torch_load
 from ..core.runs import load_data, update_metrics
 from ..core.training import TrainConfig, TrainResult
 from ..data import DataSplits
@@ -62,7 +62,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
                                 "(python -m darts_lite search --name NAME)")
     out = run_dir / "figures"
     paths = viz.save_genotype(Genotype.load(run_dir / "genotype.json"), out / "cell")
-    saved = torch.load(run_dir / "alphas.pt", weights_only=False)
+    saved = torch_load(run_dir / "alphas.pt", "search alphas")
     primitives = saved["primitives"]
     figures: dict[str, Figure] = {}
     for kind in ("normal", "reduce"):
@@ -71,7 +71,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         figures[f"trajectory_{kind}"] = viz.plot_alpha_trajectories(
             saved["trajectory"][kind], primitives, steps=saved["trajectory"]["epoch"],
             title=f"alpha trajectories, {kind} cell")
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = read_json(run_dir / "metrics.json", "run metrics")
     for part in ("search", "train"):
         if metrics.get(part, {}).get("history"):
             figures[f"curves_{part}"] = viz.plot_curves(metrics[part]["history"])

@@ -10,7 +10,6 @@ search reached, and what its null reached.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..core.config import write_json
+from ..core.files import read_json
 from ..core.stats import mean_std
 from ..darts.null import null_row, shuffled_labels, threshold
 from ..data.reference import reference_file
@@ -94,15 +94,8 @@ def save_study(record: dict, path: str | Path) -> Path:
 def load_study(path: str | Path | None = None, default: Path = DEFAULT_STUDY) -> dict:
     """A saved study (default: the committed `default`), refusing a file that is not one or far too large."""
     path = Path(path) if path is not None else reference_file(default)
-    if not path.is_file():
-        raise FileNotFoundError(f"study file {path} does not exist; `python -m darts_lite score` writes one")
-    if path.stat().st_size > MAX_BYTES:
-        raise ValueError(f"{path} is {path.stat().st_size:,} bytes, over the {MAX_BYTES:,}-byte limit of a study")
-    try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not a study file (JSON written by save_study): {e}") from e
-    if not isinstance(record, dict) or "methods" not in record:
+    record = read_json(path, "study", max_bytes=MAX_BYTES, hint="`python -m darts_lite score` writes one")
+    if "methods" not in record:
         raise ValueError(f"{path} is not a study file: it has no 'methods' section")
     return record
 

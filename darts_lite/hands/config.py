@@ -1,12 +1,12 @@
 """What the application compares, on which data: `ExperimentConfig`, and the run file that holds every config."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from ..core.config import Config, ConfigError, check_name, check_ranges
+from ..core.files import read_json
 from ..core.training import TrainConfig
 from ..darts.config import SearchConfig
 from ..meta_kernels.config import KernelSearchConfig
@@ -64,13 +64,7 @@ class RunConfig(NamedTuple):
 
 def load_config(path: str | Path) -> RunConfig:
     """The configs of a run file (sections "experiment", "search", "train", "kernel_search")."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist")
-    try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path} is not valid JSON: {e}") from e
+    d = read_json(path, "run config", ConfigError)
     unknown = sorted(set(d) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {unknown}; use {', '.join(SECTIONS)}")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
+from ..core.files import torch_load
 from ..core.runtime import get_device
 from ..core.stats import mean_std
 from ..core.tables import markdown_table, write_csv
@@ -69,7 +70,7 @@ def rebuild(row: dict, run: RunConfig, data: DataSplits, run_dir: Path) -> torch
         model = build_network(Genotype.load(model_dir / "genotype.json"), run.train, data)
     else:
         model = hand_made(row["model"], data.in_channels, data.num_classes, data.image_size)
-    model.load_state_dict(torch.load(model_dir / "model.pt", map_location="cpu"))
+    model.load_state_dict(torch_load(model_dir / "model.pt", "trained model"))
     return model.eval()
 
 

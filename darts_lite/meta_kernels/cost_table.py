@@ -28,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.cost import count_macs, count_parameters
+from ..core.files import read_json
 from ..core.stats import mape, spearman
 from ..core.timing import measure_latency
 from .kernel_net import KernelNet, KernelSearchNet
@@ -99,8 +100,13 @@ class CostTable:
         Latencies do not transfer between devices, and neither latencies nor MACs between input
         shapes (batch, channels, height, width): a table is valid only where it was measured.
         """
-        d = json.loads(Path(path).read_text())
-        table = cls(d["device"], tuple(d["input_shape"]), tuple(d["kernel_sizes"]), d["costs"], d["fixed"])
+        d = read_json(path, "cost table")
+        try:
+            table = cls(str(d["device"]), tuple(d["input_shape"]), tuple(d["kernel_sizes"]), dict(d["costs"]),
+                        dict(d["fixed"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path} is not a cost table file (CostTable.save writes one): "
+                             f"{type(e).__name__} {e}") from e
         if device is not None and table.device != device_key(device):
             raise ValueError(f"{path} was measured on {table.device}, not on {device_key(device)}: "
                              "latencies do not transfer between devices; build a table here")

@@ -200,7 +200,8 @@ def load_hands11k(image_size: int = 64, root=None, seed: int = 0, aspect: str | 
     # One call for all splits: one cache file, shared by every seed and protocol.
     images, bad = load_images([root / "Hands" / r.image_name for r in records], hw, grayscale, cache_dir, strict)
     bad_names = {Path(b).name for b in bad}
-    left_out["unreadable image files"] = sorted(bad_names)
+    for reason in sorted(set(bad.values())):
+        left_out[f"unreadable image files: {reason}"] = sorted(Path(b).name for b, r in bad.items() if r == reason)
     if verbose and any(left_out.values()):
         print(left_out_report(left_out))
     kept = {name: [r for r in part if r.image_name not in bad_names] for name, part in splits.items()}

@@ -25,7 +25,7 @@ import torch
 
 from ..base import check_image_size
 
-CACHE_VERSION = 1  # bump when the decoding changes, so that old caches are not reused
+CACHE_VERSION = 2  # bump when the decoding changes, so that old caches are not reused
 
 
 def as_hw(size) -> tuple[int, int]:
@@ -66,8 +66,35 @@ def _cache_key(paths: Sequence[Path], hw: tuple[int, int], grayscale: bool) -> s
     return digest.hexdigest()[:20]
 
 
+# Why an image was left out, from what the decoder raised (`unreadable_reason`).
+PIXEL_LIMIT = "refused unread: more pixels than Pillow's limit (Image.MAX_IMAGE_PIXELS; a decompression bomb?)"
+NOT_AN_IMAGE = "not an image Pillow can identify (an unknown format or a malformed header)"
+TRUNCATED = "truncated or corrupt image data"
+UNSUPPORTED = "an image mode or format Pillow cannot convert to RGB"
+
+
+def unreadable_reason(err: BaseException) -> str:
+    """The reason, in words, for an image the decoder could not (or would not) decode safely."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return PIXEL_LIMIT
+    if isinstance(err, UnidentifiedImageError):
+        return NOT_AN_IMAGE
+    if isinstance(err, (OSError, SyntaxError, EOFError)):  # "image file is truncated", "broken data stream"
+        return TRUNCATED
+    if isinstance(err, (ValueError, KeyError, TypeError, NotImplementedError)):  # "conversion ... not supported"
+        return UNSUPPORTED
+    return f"the decoder failed ({type(err).__name__})"
+
+
 def _decode(path: Path, hw: tuple[int, int], grayscale: bool):
-    """(uint8 array H, W, C, was_non_rgb) for one image; raises OSError if unreadable."""
+    """(uint8 array H, W, C, was_non_rgb) for one image; raises what the decoder raised.
+
+    An image above Pillow's pixel limit is refused from its header, before a pixel is decoded: Pillow
+    itself raises above twice the limit and only warns between once and twice; `_decode_all` turns that
+    warning into the error.
+    """
     from PIL import Image  # lazy: only needed when decoding
 
     with Image.open(path) as im:
@@ -86,20 +113,25 @@ def _decode(path: Path, hw: tuple[int, int], grayscale: bool):
 
 
 def _decode_all(paths: Sequence[Path], hw, grayscale: bool, strict: bool):
-    """(uint8 tensor N, C, H, W of the readable images, unreadable paths, non-RGB count)."""
+    """(uint8 tensor N, C, H, W of the readable images, {unreadable path: reason}, non-RGB count)."""
+    from PIL import Image
+
     def work(path):
         try:
             return _decode(path, hw, grayscale)
-        except (OSError, ValueError, SyntaxError) as err:  # PIL raises all three on bad files
+        except Exception as err:  # whatever the decoder raises, the image is left out with its reason
             if strict:
-                raise OSError(f"cannot read image {path}: {err}. Re-download it, delete it, "
-                              "or pass strict=False to skip unreadable images") from err
+                raise OSError(f"cannot read image {path}: {unreadable_reason(err)} ({type(err).__name__}: {err}). "
+                              "Re-download it, delete it, or pass strict=False to leave unreadable images "
+                              "out") from err
             return err
 
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
-        results = list(pool.map(work, paths))  # PIL releases the GIL while decoding
+    with warnings.catch_warnings():  # the pixel limit refuses (never warns and decodes) in every thread
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
+            results = list(pool.map(work, paths))  # PIL releases the GIL while decoding
     good = [r[0] for r in results if not isinstance(r, Exception)]
-    bad = [str(p) for p, r in zip(paths, results) if isinstance(r, Exception)]
+    bad = {str(p): unreadable_reason(r) for p, r in zip(paths, results) if isinstance(r, Exception)}
     non_rgb = sum(1 for r in results if not isinstance(r, Exception) and r[1])
     channels = 1 if grayscale else 3
     images = (torch.from_numpy(np.stack(good)).permute(0, 3, 1, 2).contiguous() if good
@@ -108,13 +140,15 @@ def _decode_all(paths: Sequence[Path], hw, grayscale: bool, strict: bool):
 
 
 def load_images(paths: Sequence, size=64, grayscale: bool = False, cache_dir=None,
-                strict: bool = False) -> tuple[torch.Tensor, list[str]]:
-    """Decode and resize images to a uint8 (N, C, H, W) tensor, cached; returns (images, bad paths).
+                strict: bool = False) -> tuple[torch.Tensor, dict[str, str]]:
+    """Decode and resize images to a uint8 (N, C, H, W) tensor, cached; returns (images, {bad path: reason}).
 
-    `size` is an int (square) or (H, W). Unreadable images are skipped and listed
-    (`strict=True` raises instead); the tensor holds the readable ones in the
-    order of `paths`. `cache_dir=None` means `default_cache_dir` of the image
-    folder's parent (the dataset root); `cache_dir=False` turns the cache off.
+    `size` is an int (square) or (H, W). An image that cannot be decoded safely, for any reason the
+    decoder gives (truncated, not an image, an unconvertible mode, above Pillow's pixel limit), is
+    left out and named with its reason (`unreadable_reason`); `strict=True` raises at the first instead.
+    The pixel limit stays on: an oversized image is refused from its header, before it is decoded.
+    The tensor holds the readable images in the order of `paths`. `cache_dir=None` means
+    `default_cache_dir` of the image folder's parent (the dataset root); `cache_dir=False` turns the cache off.
     """
     hw = as_hw(size)
     paths = [Path(p) for p in paths]
@@ -135,23 +169,31 @@ def load_images(paths: Sequence, size=64, grayscale: bool = False, cache_dir=Non
         cached = {"images": images, "bad": bad, "non_rgb": non_rgb}
         _write_cache(cache_file, cached)
     elif strict and cached["bad"]:
-        raise OSError(f"cannot read image {cached['bad'][0]} (remembered in the cache {cache_file}). "
-                      "Re-download it, delete it, or pass strict=False to skip unreadable images")
+        path, reason = next(iter(cached["bad"].items()))
+        raise OSError(f"cannot read image {path}: {reason} (remembered in the cache {cache_file}). "
+                      "Re-download it, delete it, or pass strict=False to leave unreadable images out")
 
-    bad = list(cached["bad"])
+    bad = dict(cached["bad"])
     if cached["non_rgb"]:
         warnings.warn(f"converted {cached['non_rgb']} non-RGB images to RGB", stacklevel=2)
     if bad:
-        shown = ", ".join(Path(b).name for b in bad[:5]) + (", ..." if len(bad) > 5 else "")
-        warnings.warn(f"skipped {len(bad)} unreadable (corrupt or truncated) images: {shown}; "
-                      "re-download them or pass strict=True to stop at the first", stacklevel=2)
-    bad_set = set(bad)
-    row = {p: i for i, p in enumerate(q for q in unique if str(q) not in bad_set)}
-    order = [row[p] for p in paths if str(p) not in bad_set]
+        warnings.warn(f"left out {len(bad)} unreadable images: {_by_reason(bad)}; re-download them, "
+                      "or pass strict=True to stop at the first", stacklevel=2)
+    row = {p: i for i, p in enumerate(q for q in unique if str(q) not in bad)}
+    order = [row[p] for p in paths if str(p) not in bad]
     images = cached["images"]
     if order != list(range(len(images))):  # the common case (sorted paths) needs no copy
         images = images.index_select(0, torch.tensor(order, dtype=torch.int64))
     return images, bad
+
+
+def _by_reason(bad: dict[str, str], show: int = 3) -> str:
+    """'2 truncated or corrupt image data (a.jpg, b.jpg); 1 ...': the unreadable images grouped by reason."""
+    groups: dict[str, list[str]] = {}
+    for path, reason in bad.items():
+        groups.setdefault(reason, []).append(Path(path).name)
+    return "; ".join(f"{len(names)} {reason} ({', '.join(names[:show])}{', ...' if len(names) > show else ''})"
+                     for reason, names in groups.items())
 
 
 def _read_cache(cache_file: Path | None):

@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip
 help:
 	@echo "make demo   - create $(VENV), install darts_lite, run a DARTS search end to end (<10 min on a CPU)"
 	@echo "make test   - install test dependencies, check the import layering, run every test and notebook"
-	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 25 min on 2 cores)"
+	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 22 min on 2 cores)"
 	@echo "make links  - rewrite the notebooks' Colab badges and install guards from pyproject.toml"
 	@echo "make bench  - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~16 min on 2 cores)"
 	@echo "make score  - score every search method on it over 3 seeds, with their shuffled-label nulls (~16 min)"

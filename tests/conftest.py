@@ -1,8 +1,11 @@
-"""Shared fixtures: the naive reference implementation where present, the 11K Hands mini set, small digits."""
+"""Shared fixtures: the naive reference implementation where present, the 11K Hands mini set, small digits,
+one-thread torch."""
+import contextlib
 import importlib.util
 from pathlib import Path
 
 import pytest
+import torch
 
 # ../shared/reference/ beside the repository (not part of it: never copied in).
 REF_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "darts_ref.py"
@@ -44,3 +47,17 @@ def small_digits():
 
     return DataSplits(**{**data.__dict__, "search_train": cut(data.search_train),
                          "search_val": cut(data.search_val), "test": cut(data.test)})
+
+
+@pytest.fixture
+def one_thread():
+    """A context manager: torch on one thread inside it, as each worker process of `core.workers` runs."""
+    @contextlib.contextmanager
+    def on_one_thread():
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+    return on_one_thread

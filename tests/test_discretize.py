@@ -109,3 +109,26 @@ def test_bn_recalibration_works_on_a_copy():
         torch.testing.assert_close(v, before[k], msg=k)
     gap = discretization_gap(model, split, batch_size=8, recalibrate=split)
     assert gap["discretized_acc"] == out["acc"]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_derived_cell_skips_the_candidates_it_weights_zero_and_computes_the_same(fast):
+    """Weights exactly 0 with no gradient wanted: those candidates are not run, and the output is bit-identical."""
+    torch.manual_seed(0)
+    model = SearchNetwork(C=4, num_classes=3, layers=3, in_channels=1, fast=fast).eval()
+    with torch.no_grad():
+        for a in model.arch_parameters():
+            a.normal_()
+    weights = discrete_weights(model.genotype(), model.primitives, model.nodes)
+    candidates = [m for m in model.modules() if type(m).__name__ in ("FanOut", "MixedOp")]
+    calls = []
+    for holder in candidates:
+        for op in holder.ops:
+            op.register_forward_hook(lambda *_: calls.append(1))
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        skipped = model(x, weights)
+    n_skipped, calls[:] = len(calls), []
+    every = model(x, {k: w.clone().requires_grad_() for k, w in weights.items()})  # a gradient wanted: all run
+    assert torch.equal(skipped, every.detach())
+    assert 0 < n_skipped < len(calls) / 2, (n_skipped, len(calls))

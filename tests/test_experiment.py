@@ -3,7 +3,6 @@ import json
 import warnings
 
 import pytest
-import torch
 
 from darts_lite.cli import main
 from darts_lite.core.config import ConfigError
@@ -46,7 +45,7 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
         run_experiment(EXP, SEARCH, TRAIN.replace(epochs=3), run_dir=tmp_path / "full", progress=False)
 
 
-def test_splits_in_parallel_processes_give_the_rows_of_one_thread_in_sequence(tmp_path):
+def test_splits_in_parallel_processes_give_the_rows_of_one_thread_in_sequence(tmp_path, one_thread):
     exp = EXP.replace(splits=2, baselines=("random",))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -55,13 +54,9 @@ def test_splits_in_parallel_processes_give_the_rows_of_one_thread_in_sequence(tm
     # what the workers warned is warned here too (each split's undecided 1-epoch search)
     said = " ".join(str(w.message) for w in caught)
     assert "t_split0" in said and "t_split1" in said
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # what each worker runs on
-    try:
+    with one_thread():  # what each worker runs on
         sequence = run_experiment(exp, SEARCH, TRAIN.replace(epochs=1), run_dir=tmp_path / "sequence",
                                   progress=False, workers=1)
-    finally:
-        torch.set_num_threads(threads)
     keys = ("split", "model", "genotype", "acc", "confusion", "params")
     assert [[r[k] for k in keys] for r in parallel["rows"]] == [[r[k] for k in keys] for r in sequence["rows"]]
     assert [(r["split"], r["model"]) for r in parallel["rows"]] == [(0, "darts"), (0, "random0"),

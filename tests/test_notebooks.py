@@ -8,7 +8,7 @@ Papermill runs each `notebooks/NN_slug.ipynb` top to bottom with the small
 parameters of `SMALL` (nothing else in the notebook is changed), then the
 recorded results are checked loosely. Cells tagged `keep_output` keep their
 committed output, which nbval compares with a fresh run of the notebook at its
-default parameters.
+default parameters, up to its last kept cell.
 """
 import importlib.util
 import json
@@ -256,11 +256,18 @@ KEPT = [p for p in NOTEBOOKS if any("keep_output" in tags(c) for c in nbformat.r
 @pytest.mark.slow
 @pytest.mark.parametrize("path", KEPT, ids=_ids(KEPT))
 def test_kept_outputs_reproduce_with_nbval(path, tmp_path):
+    """nbval runs the notebook at its defaults up to its last kept cell: no later cell can change a kept output."""
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = nb.cells[:1 + max(i for i, c in enumerate(nb.cells) if "keep_output" in tags(c))]
+    head = tmp_path / path.name
+    nbformat.write(nb, head)
     env = dict(os.environ, DARTS_LITE_FIGURES=str(tmp_path / "figures"))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                           "--nbval-current-env", str(path)], cwd=tmp_path, env=env, capture_output=True,
+                           "--nbval-current-env", str(head)], cwd=tmp_path, env=env, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    cells = sum(c.cell_type == "code" for c in nb.cells)  # nbval runs each code cell as one test
+    assert f"{cells} passed" in proc.stdout, proc.stdout[-4000:]
 
 
 def test_code_hash_sees_code_cells_only_and_every_change_in_them():

@@ -57,22 +57,28 @@ def test_make_teacher_is_a_function_of_its_seed_and_leaves_the_global_rng_alone(
     assert pa == pb and all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_planted_study_in_processes_gives_the_rows_of_one_thread_in_sequence(tmp_path):
+def test_planted_study_in_processes_gives_the_rows_of_one_thread_in_sequence(tmp_path, one_thread):
     from darts_lite.darts.config import SearchConfig
 
     base = SearchConfig(name="p", image_size=8, layers=3, channels=4, nodes=2, multiplier=2, epochs=1,
                         batch_size=32, device="cpu")
     args = (base, ["paper", "beta_darts"], [0, 1], (64, 64, 32))
     parallel = P.planted_study(*args, run_dir=tmp_path / "parallel", workers=2)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # what each worker runs on
-    try:
+    with one_thread():  # what each worker runs on
         sequence = P.planted_study(*args, run_dir=tmp_path / "sequence", workers=1)
-    finally:
-        torch.set_num_threads(threads)
     assert [(r["seed"], r["schedule"]) for r in parallel] == [(0, "paper"), (0, "beta_darts"), (1, "paper"),
                                                              (1, "beta_darts")]
     drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert drop(parallel) == drop(sequence)
     assert all(0 <= r["recovery"] <= 1 and r["seconds"] > 0 for r in parallel)
     assert (tmp_path / "parallel" / "planted_beta_darts_seed1").is_dir()
+
+
+def test_recovery_study_in_processes_gives_the_results_of_one_thread_in_sequence(one_thread):
+    args = ([0, 1], 4, 6)  # seeds, channels, steps
+    parallel = P.recovery_study(*args, workers=2)
+    with one_thread():
+        sequence = P.recovery_study(*args, workers=1)
+    assert [r.planted for r in parallel] == [P.make_teacher(seed, C=4)[1] for seed in (0, 1)]
+    assert [(r.genotype, r.recovery, r.history) for r in parallel] == [(r.genotype, r.recovery, r.history)
+                                                                       for r in sequence]

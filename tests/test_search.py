@@ -193,3 +193,22 @@ def test_an_undecided_sampled_search_names_a_remedy_it_can_use(tmp_path, small_d
     from darts_lite.core.decision import UndecidedSearchWarning
     with pytest.warns(UndecidedSearchWarning, match="arch_travel"):
         search(tiny_config(epochs=1, sampling="gumbel", arch_lr=1e-4), small_digits, run_dir=tmp_path, progress=False)
+
+
+def test_search_many_in_processes_gives_the_results_of_one_thread_in_sequence(tmp_path, small_digits, one_thread):
+    from darts_lite.darts.search_many import search_many
+
+    configs = [tiny_config(epochs=1, seed=0), tiny_config(epochs=1, seed=1).with_schedule("decisive")]
+    with pytest.warns(UserWarning, match="search tiny"):  # a worker's warnings are raised here
+        parallel = search_many(configs, small_digits, [tmp_path / "a", tmp_path / "b"], workers=2)
+    with one_thread():  # what each worker runs on
+        sequence = search_many(configs, small_digits, [tmp_path / "c", tmp_path / "d"], workers=1)
+    assert [r.config for r in parallel] == configs
+    for p, s in zip(parallel, sequence):
+        assert p.genotype == s.genotype
+        assert all(torch.equal(p.alphas[k], s.alphas[k]) for k in p.alphas)
+        drop = lambda history: [{k: v for k, v in h.items() if k != "seconds"} for h in history]  # noqa: E731
+        assert drop(p.history) == drop(s.history)
+    assert (tmp_path / "b" / "search_checkpoint.pt").is_file()
+    with pytest.raises(ValueError, match="one run_dir per config"):
+        search_many(configs, small_digits, [tmp_path / "a"])

@@ -4,9 +4,10 @@ import sys
 import time
 import warnings
 
+import pytest
 import torch
 
-from darts_lite.core.workers import default_workers, run_in_processes
+from darts_lite.core.workers import default_workers, map_in_processes, run_in_processes
 
 
 def _job(job: tuple[str, float]) -> dict:
@@ -29,6 +30,31 @@ def test_jobs_run_in_one_thread_processes_after_what_they_wait_for_and_warn_here
     assert results[2]["start"] < results[0]["end"]   # c did not
     assert sorted(str(w.message) for w in caught) == ["job a warns", "job b warns", "job c warns"]
     assert all(w.filename == __file__ for w in caught)  # shown where the job raised it, not in the pool
+
+
+def test_a_job_that_waited_starts_in_its_place_in_the_list_not_after_every_other():
+    jobs = [("a", 0.1), ("b", 0.1), ("x", 0.1), ("y", 0.1)]  # b waits for a, then goes before x and y
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        results = dict(run_in_processes(_job, jobs, workers=1, after={1: 0}))
+    assert [r["name"] for r in sorted(results.values(), key=lambda r: r["start"])] == ["a", "b", "x", "y"]
+
+
+def test_jobs_waiting_for_a_job_that_never_runs_are_an_error():
+    with pytest.raises(ValueError, match=r"jobs \[0, 1\] wait for jobs that never run"):
+        list(run_in_processes(_job, [("a", 0.0), ("b", 0.0)], workers=1, after={0: 1, 1: 0}))
+
+
+def test_map_in_processes_keeps_the_order_of_the_jobs_and_runs_in_this_process_for_one_worker():
+    jobs = [("slow", 0.5), ("fast", 0.0)]
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        spread = map_in_processes(_job, jobs, workers=2)
+        here = map_in_processes(_job, jobs, workers=1)
+    assert [r["name"] for r in spread] == [r["name"] for r in here] == ["slow", "fast"]
+    assert spread[1]["end"] < spread[0]["end"]  # "fast" finished first, and still comes second
+    assert [r["threads"] for r in spread] == [1, 1]
+    assert [r["threads"] for r in here] == [torch.get_num_threads()] * 2
 
 
 def test_default_workers_one_per_core_and_job_on_a_cpu_one_on_an_accelerator():

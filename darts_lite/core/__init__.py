@@ -4,9 +4,11 @@
 * configurations: `config` (`Config`, `ConfigError`, range checks); `bilevel` (`BilevelModule`: a searched
   model's alphas and weights);
 * runs: `runs` (one setup for every search, one run-directory layout), `loop` (the epoch loop:
-  progress, checkpoints, Ctrl-C, resume), `checkpoint`, `runtime` (seeds, devices), `distributed`;
+  progress, checkpoints, Ctrl-C, resume), `checkpoint`, `runtime` (seeds, devices), `distributed`,
+  `workers` (independent jobs side by side in one-thread processes), `files` (reading the files users
+  hand each other: bounded, checked, named in every error);
 * training and evaluation of any model: `training` (`TrainConfig`, `train_model`, `evaluate`,
-  `fit_model`, `recalibrate_bn`);
+  `fit_model`, `recalibrate_bn`), `channels_last` (the CPU memory layout where it was measured faster);
 * measurement: `timing` (code paths, latency), `memory` (peak memory), `cost` (parameters, MACs),
   `stats` (mean +- std, Spearman, MAPE);
 * reading results: `decision` (did a search choose?), `tables`, `figures`.
@@ -23,11 +25,13 @@ from .stats import mape, mean_std, spearman
 from .tables import key_value_table, markdown_table, text_table, write_csv
 from .timing import compare, measure, measure_latencies, measure_latency
 from .training import TrainConfig, TrainResult, evaluate, fit_model, recalibrate_bn, train_model, training_images
+from .workers import call_in_processes
 
 __all__ = [
     "DECIDED", "BaseSearchConfig", "BilevelModule", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult",
     "UndecidedSearchWarning",
-    "check_choices", "check_name", "check_ranges", "choice_decision", "compare", "count_macs", "count_parameters",
+    "call_in_processes", "check_choices", "check_name", "check_ranges", "choice_decision", "compare", "count_macs",
+    "count_parameters",
     "describe", "evaluate", "figures_dir", "fit_model", "get_device", "has_dot", "key_value_table", "load_data",
     "mape", "markdown_table", "mean_std", "measure", "measure_latencies", "measure_latency", "memory_estimate",
     "recalibrate_bn", "resume_or_start", "savefig", "set_seed", "spearman", "start_run", "text_table",

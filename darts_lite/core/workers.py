@@ -26,11 +26,36 @@ def default_workers(device: torch.device | str, jobs: int) -> int:
     return max(1, min(os.cpu_count() or 1, jobs))
 
 
+def map_in_processes(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int) -> list[Any]:
+    """[fn(job) for job in jobs]: in this process for `workers` 1, else by `run_in_processes` (results in job order)."""
+    if workers == 1:
+        return [fn(job) for job in jobs]
+    results = dict(run_in_processes(fn, jobs, workers))
+    return [results[i] for i in range(len(jobs))]
+
+
+def call_in_processes(fn: Callable[..., Any], calls: Sequence[dict], workers: int = 0,
+                      device: torch.device | str = "cpu") -> list[Any]:
+    """[fn(**kwargs) for kwargs in calls], side by side (`default_workers(device, ...)` processes; 1: here).
+
+    For independent runs of one library function (searches of several seeds or settings): `fn` must be
+    importable (a module-level function such as `search_kernels`), the arguments picklable.
+    """
+    workers = workers or default_workers(device, len(calls))
+    return map_in_processes(_apply, [(fn, kwargs) for kwargs in calls], workers)
+
+
+def _apply(job: tuple[Callable[..., Any], dict]) -> Any:
+    fn, kwargs = job
+    return fn(**kwargs)
+
+
 def run_in_processes(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int,
                      after: dict[int, int] | None = None) -> Iterator[tuple[int, Any]]:
     """(index, fn(jobs[index])) as the jobs finish, run by `workers` spawned processes of one thread each.
 
-    Jobs start in their order, except that job i waits until job `after[i]` has finished. `fn` must be
+    Jobs start in their order (list the longest first), except that job i waits until job `after[i]` has
+    finished, and then starts in its place in the list, before the jobs listed after it. `fn` must be
     a module-level function and the jobs picklable. The warnings a job raised are raised again in this
     process when its result comes back.
     """
@@ -43,20 +68,25 @@ def run_in_processes(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int
 
 
 def _run(fn, jobs, workers, after):
-    waiting = set(after)  # the jobs that start only once the job they wait for has finished
+    # Our own queue, never the pool's (first in, first out): the pool holds no more jobs than it has
+    # workers, and the first ready job of the list goes next.
+    pending, done, running = list(range(len(jobs))), set(), {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=torch.set_num_threads, initargs=(1,)) as pool:
-        running = {pool.submit(_call, fn, jobs[i]): i for i in range(len(jobs)) if i not in waiting}
-        while running:
+        while pending or running:
+            ready = [i for i in pending if after.get(i) is None or after[i] in done]
+            for i in ready[:workers - len(running)]:
+                pending.remove(i)
+                running[pool.submit(_call, fn, jobs[i])] = i
+            if not running:
+                raise ValueError(f"jobs {pending} wait for jobs that never run: check `after`")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 i = running.pop(future)
                 result, caught = future.result()
                 for message, category, filename, lineno in caught:  # where the job raised it
                     warnings.warn_explicit(message, category, filename, lineno)
-                for j in sorted(j for j in waiting if after[j] == i):
-                    waiting.discard(j)
-                    running[pool.submit(_call, fn, jobs[j])] = j
+                done.add(i)
                 yield i, result
 
 

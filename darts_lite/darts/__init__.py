@@ -9,7 +9,8 @@
 * Sec. 2.4, deriving the architecture: `genotypes.derive_genotype`, `discretize` (the gap);
   `decision` (did the search choose?), `null` (above what it reaches on shuffled labels?), `planted`
   (can it find a planted cell?);
-* Algorithm 1: `config` (`SearchConfig`, the schedules), `search`; the collapse remedies
+* Algorithm 1: `config` (`SearchConfig`, the schedules), `search` (`search_many`: several side by
+  side); the collapse remedies
   `remedies` (P-DARTS, DARTS-, beta-DARTS, DARTS+) and the supernet's `health`;
 * Sec. 3.2, evaluation: `network` (the derived network), `retrain`, `pipeline` (search, derive,
   retrain, in one run directory), `random_search` (the baseline at equal cost);
@@ -36,6 +37,7 @@ from .pipeline import plot_run, retrain, run, save_search, search_and_retrain
 from .random_search import RandomSearchResult, random_search
 from .retrain import build_network, train_network
 from .search import SearchResult, arch_lr, build_supernet, make_optimizers, search, search_step
+from .search_many import search_many
 from .search_cell import MixedOp, SearchCell
 from .supernet import SearchNetwork, fast_copy
 from .toy import hidden_op_task
@@ -47,5 +49,5 @@ __all__ = [
     "discrete_weights", "discretization_gap", "edge_index", "fast_copy", "health", "hidden_op_task", "hypergradient",
     "make_optimizers", "node_name", "null", "num_edges", "parse_cell", "planted", "plot_run", "random_genotype",
     "random_search", "register_op", "remedies", "retrain", "run", "save_search", "search", "search_and_retrain",
-    "search_step", "seed_agreement", "train_network", "viz",
+    "search_many", "search_step", "seed_agreement", "train_network", "viz",
 ]

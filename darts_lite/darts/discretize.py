@@ -53,7 +53,6 @@ class DiscretizedSupernet(torch.nn.Module):
 
 
 @torch.no_grad()
-@torch.no_grad()
 def evaluate_discretized(model: SearchNetwork, genotype: Genotype | None, split: Split,
                          batch_size: int = 256, recalibrate: Split | None = None) -> dict[str, float]:
     """Loss and accuracy of the supernet with its mixture replaced by `genotype`'s one-hot choices.

@@ -115,9 +115,12 @@ class FanOut(nn.Module):
             return y.permute(0, 2, 3, 1).unflatten(3, (-1, c)) if nhwc else y.unflatten(1, (-1, c))
 
         edge_dim, w_shape = (3, (self.m, 1)) if nhwc else (1, (1, self.m, 1, 1, 1))
+        # A candidate that every edge weights exactly 0 adds nothing: skipped where no gradient is wanted
+        # (a derived cell's one-hot weights, a planted teacher), as `none` always is.
+        used = [True] * len(self.ops) if weights.requires_grad else weights.ne(0).any(0).tolist()
         relu, repeated, out = F.relu(x), None, None
         for o, (kind, op) in enumerate(zip(self.kinds, self.ops)):
-            if kind == "zero":
+            if kind == "zero" or not used[o]:
                 continue
             if kind == "shared":
                 y = by_edge(op(x))                            # the same for every edge: broadcast

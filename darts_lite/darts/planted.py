@@ -5,10 +5,10 @@ the right answer of a DARTS search is known. The teacher is the supernet itself 
 mixing weights at the planted genotype: each kept edge carries its operation with weight 1,
 every other edge 0. Two settings:
 
-(a) identifiable (`recover_alphas`): the student IS the teacher's supernet, its candidate weights
-    frozen, and learns only the alphas, by mean squared error to the teacher's logits on random
-    inputs. If the relaxation (eq. 2), the architecture gradient and the top-2 rule (Sec. 2.4)
-    work, the derived genotype is the planted one.
+(a) identifiable (`recover_alphas`; `recovery_study` for several seeds): the student IS the
+    teacher's supernet, its candidate weights frozen, and learns only the alphas, by mean squared
+    error to the teacher's logits on random inputs. If the relaxation (eq. 2), the architecture
+    gradient and the top-2 rule (Sec. 2.4) work, the derived genotype is the planted one.
 (b) the real bilevel problem (`planted_data`, then `search.search`): labels are the teacher's
     classes on random inputs, and a fresh student trains its weights on one split and its alphas
     on another (Algorithm 1). Many cells can fit the teacher's function, so recovery is
@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 from ..core.decision import UndecidedSearchWarning
 from ..core.runtime import get_device
-from ..core.workers import default_workers, run_in_processes
+from ..core.channels_last import use_channels_last
+from ..core.workers import default_workers, map_in_processes
 from ..data import DataSplits, Split
 from .config import SearchConfig
 from .decision import decision, gene_agreement
@@ -84,6 +85,7 @@ def recover_alphas(net: SearchNetwork, planted: Genotype, steps: int = 200, lr: 
                    image_size: int = 16, seed: int = 0, record_every: int = 10,
                    progress: bool = True) -> PlantedResult:
     """Setting (a): learn only the alphas of `net` (weights frozen) to match its planted teacher (MSE on logits)."""
+    use_channels_last(net, next(net.parameters()).device)  # as `search` runs its supernet
     target = {k: w.to(next(net.parameters())) for k, w in planted_weights(planted, net.primitives).items()}
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -115,6 +117,23 @@ def recover_alphas(net: SearchNetwork, planted: Genotype, steps: int = 200, lr: 
     found = net.genotype()
     return PlantedResult(genotype=found, planted=planted, recovery=recovery(found, planted),
                          decision=decision(net.arch_weights(), net.primitives), history=history)
+
+
+def recovery_study(seeds: Sequence[int], channels: int = 8, steps: int = 200, device: torch.device | str = "cpu",
+                   workers: int = 0) -> list[PlantedResult]:
+    """Setting (a) for each seed: its teacher (`make_teacher(seed, C=channels)`) and `recover_alphas`.
+
+    On a CPU the seeds run side by side in one-thread processes, one per core (`core.workers`;
+    `workers` 1: one after the other in this process).
+    """
+    jobs = [(seed, channels, steps, str(device)) for seed in seeds]
+    return map_in_processes(_recover_seed, jobs, workers or default_workers(device, len(jobs)))
+
+
+def _recover_seed(job: tuple) -> PlantedResult:
+    seed, channels, steps, device = job
+    teacher, plant = make_teacher(seed, C=channels)
+    return recover_alphas(teacher.to(device), plant, steps=steps, seed=seed, progress=False)
 
 
 def smooth_noise(n: int, channels: int, image_size: int, generator: torch.Generator) -> torch.Tensor:
@@ -172,11 +191,7 @@ def planted_study(base: SearchConfig, schedules: Sequence[str], seeds: Sequence[
     jobs = [(schedule, base.with_schedule(schedule), seed, sizes,
              None if run_dir is None else str(Path(run_dir) / f"planted_{schedule}_seed{seed}"))
             for seed in seeds for schedule in schedules]
-    workers = workers or default_workers(get_device(base.device), len(jobs))
-    if workers == 1:
-        return [_planted_row(job) for job in jobs]
-    rows = dict(run_in_processes(_planted_row, jobs, workers))
-    return [rows[i] for i in range(len(jobs))]
+    return map_in_processes(_planted_row, jobs, workers or default_workers(get_device(base.device), len(jobs)))
 
 
 def _planted_row(job: tuple) -> dict:

@@ -55,15 +55,17 @@ class MixedOp(nn.Module):
         """sum_o weights[o] * o(x) (eq. 2); with a sampled `path`, only weights[path] * o_path(x) (GDAS)."""
         if path is not None:
             return weights[path] * self.ops[path](x)
+        # w * zeros adds nothing and passes no gradient: skipping `none` is exact. So is skipping a
+        # candidate of weight exactly 0 where no gradient is wanted (a derived cell's one-hot weights).
+        skip = [False] * len(self.ops) if weights.requires_grad else weights.eq(0).tolist()
         out = None
-        for w, op in zip(weights, self.ops):
-            # w * zeros adds nothing and passes no gradient: skipping `none` is exact.
-            if isinstance(op, Zero):
+        for w, op, zero in zip(weights, self.ops, skip):
+            if isinstance(op, Zero) or zero:
                 continue
             term = w * op(x)
             out = term if out is None else out + term
-        if out is None:  # every candidate is `none`
-            out = self.ops[0](x)
+        if out is None:  # every candidate is `none` or weighted 0
+            out = weights[0] * self.ops[0](x)
         return out
 
 

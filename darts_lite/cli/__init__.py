@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..core.config import ConfigError
-from ..core.files import read_json
+from ..data.files import read_json
 from ..core.runs import load_data
 from ..core.tables import key_value_table
 from ..core.training import TrainConfig

@@ -6,7 +6,7 @@ import dataclasses
 import re
 
 from ..core.config import ConfigError, field_help
-from ..core.files import read_json
+from ..data.files import read_json
 from ..core.training import TrainConfig
 from ..dag_blocks.config import DAGSearchConfig
 from ..darts.config import SearchConfig

@@ -5,8 +5,7 @@
   model's alphas and weights);
 * runs: `runs` (one setup for every search, one run-directory layout), `loop` (the epoch loop:
   progress, checkpoints, Ctrl-C, resume), `checkpoint`, `runtime` (seeds, devices), `distributed`,
-  `workers` (independent jobs side by side in one-thread processes), `files` (reading the files users
-  hand each other: bounded, checked, named in every error);
+  `workers` (independent jobs side by side in one-thread processes);
 * training and evaluation of any model: `training` (`TrainConfig`, `train_model`, `evaluate`,
   `fit_model`, `recalibrate_bn`), `channels_last` (the CPU memory layout where it was measured faster);
 * measurement: `timing` (code paths, latency), `memory` (peak memory), `cost` (parameters, MACs),

@@ -17,7 +17,7 @@ import tokenize
 from pathlib import Path
 from typing import Any, Iterable
 
-from .files import read_json
+from ..data.files import read_json
 from .tables import text_table
 
 

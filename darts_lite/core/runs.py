@@ -25,7 +25,7 @@ import torch
 
 from ..data import DataSplits, as_grayscale, load_dataset
 from .config import ConfigError, write_json
-from .files import read_json, read_json_lines
+from ..data.files import read_json, read_json_lines
 from .loop import restore
 from .runtime import get_device, set_seed
 

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from ..core.cost import count_parameters
 from ..core.decision import DECIDED, kinds, null_line
 from ..core.figures import savefig
-from ..core.files import read_json, torch_load
+from ..data.files import read_json, torch_load
 from ..core.runs import load_data, update_metrics
 from ..core.training import TrainConfig, TrainResult
 from ..data import DataSplits

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.files import read_bytes
 from ..data.reference import reference_file
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -56,15 +57,7 @@ def nb201_path() -> Path:
 
 def _read_bounded(path: Path) -> str:
     """The file's text, refusing (before and while reading) anything over MAX_CSV_BYTES."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is not a file")
-    if (size := path.stat().st_size) > MAX_CSV_BYTES:
-        raise ValueError(f"{path} is {size:,} bytes, over the {MAX_CSV_BYTES:,}-byte limit of load_nb201")
-    with open(path, "rb") as f:
-        data = f.read(MAX_CSV_BYTES + 1)  # bounded even if the file grew since stat
-    if len(data) > MAX_CSV_BYTES:
-        raise ValueError(f"{path} is over the {MAX_CSV_BYTES:,}-byte limit of load_nb201")
-    return data.decode("utf-8")
+    return read_bytes(path, "NAS-Bench-201 table", MAX_CSV_BYTES).decode("utf-8")
 
 
 def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: str | Path | None = None) -> NB201Table:

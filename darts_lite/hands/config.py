@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.config import Config, ConfigError, check_name, check_ranges
-from ..core.files import read_json
+from ..data.files import read_json
 from ..core.training import TrainConfig
 from ..darts.config import SearchConfig
 from ..meta_kernels.config import KernelSearchConfig

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
-from ..core.files import torch_load
+from ..data.files import torch_load
 from ..core.runtime import get_device
 from ..core.stats import mean_std
 from ..core.tables import markdown_table, write_csv

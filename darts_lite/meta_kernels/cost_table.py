@@ -28,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.cost import count_macs, count_parameters
-from ..core.files import read_json
+from ..data.files import read_json
 from ..core.stats import mape, spearman
 from ..core.timing import measure_latency
 from .kernel_net import KernelNet, KernelSearchNet

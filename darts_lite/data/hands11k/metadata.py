@@ -23,6 +23,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import read_bytes
+
+MAX_CSV_BYTES = 64 * 2**20  # the published HandInfo.csv is 0.8 MB (11,076 rows)
 COLUMNS = ("id", "age", "gender", "skinColor", "accessories", "nailPolish", "aspectOfHand", "imageName",
            "irregularities")
 #: The published categories (after trimming and lower-casing).
@@ -122,9 +125,9 @@ def read_metadata(csv_path) -> list[HandRecord]:
     path = Path(csv_path)
     if path.is_dir():
         path = path / "HandInfo.csv"
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"HandInfo.csv not found at {path}. {HOW_TO_GET}")
-    text, encoding = decode(path.read_bytes(), path)
+    text, encoding = decode(read_bytes(path, "HandInfo.csv", MAX_CSV_BYTES, hint=HOW_TO_GET), path)
     reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads CRLF, LF and CR itself
     if not reader.fieldnames:
         raise ValueError(f"{path} is empty; re-download it. {HOW_TO_GET}")

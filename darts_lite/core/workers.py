@@ -5,12 +5,16 @@ notebook 07 takes 1.2x less time on 2 threads than on 1 (`benchmarks/README.md`)
 (the models of an experiment's splits) finish sooner side by side, one thread each, than one after
 the other on two threads. `run_in_processes` runs them so, starting each job once the job it waits
 for (`after`) has finished; the warnings a job raised are raised again here, so that a notebook shows
-them.
+them. On Linux a worker ends with its parent: a killed notebook kernel leaves none computing.
+`map_in_processes` and `call_in_processes` return the results in the order of the jobs.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -72,7 +76,7 @@ def _run(fn, jobs, workers, after):
     # workers, and the first ready job of the list goes next.
     pending, done, running = list(range(len(jobs))), set(), {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=torch.set_num_threads, initargs=(1,)) as pool:
+                             initializer=_start_worker) as pool:
         while pending or running:
             ready = [i for i in pending if after.get(i) is None or after[i] in done]
             for i in ready[:workers - len(running)]:
@@ -88,6 +92,18 @@ def _run(fn, jobs, workers, after):
                     warnings.warn_explicit(message, category, filename, lineno)
                 done.add(i)
                 yield i, result
+
+
+def _start_worker() -> None:
+    """One thread; and on Linux, SIGTERM when the parent dies (a killed kernel leaves no worker computing)."""
+    torch.set_num_threads(1)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
 
 
 def _call(fn: Callable[[Any], Any], job: Any) -> tuple[Any, list[tuple[str, type[Warning], str, int]]]:

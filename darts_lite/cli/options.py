@@ -6,10 +6,10 @@ import dataclasses
 import re
 
 from ..core.config import ConfigError, field_help
-from ..data.files import read_json
 from ..core.training import TrainConfig
 from ..dag_blocks.config import DAGSearchConfig
 from ..darts.config import SearchConfig
+from ..data.files import read_json
 from ..ground_truth.build import BenchConfig
 
 # `make demo`'s search and retraining (also the configuration whose null `python -m darts_lite null --demo` measures).

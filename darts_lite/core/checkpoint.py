@@ -37,8 +37,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Read a checkpoint written by `save_checkpoint`, with an error that names the file."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no checkpoint at {path}; run without resume=True to start afresh")
-    return torch_load(path, "checkpoint", RuntimeError, map_location,
-                      hint="run without resume=True to start afresh")
+    return torch_load(path, "checkpoint", RuntimeError, map_location)
 
 
 def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 
 from ..data import DataSplits, as_grayscale, load_dataset
-from .config import ConfigError, write_json
 from ..data.files import read_json, read_json_lines
+from .config import ConfigError, write_json
 from .loop import restore
 from .runtime import get_device, set_seed
 

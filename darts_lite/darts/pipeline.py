@@ -20,16 +20,16 @@ from matplotlib.figure import Figure
 from ..core.cost import count_parameters
 from ..core.decision import DECIDED, kinds, null_line
 from ..core.figures import savefig
-from ..data.files import read_json, torch_load
 from ..core.runs import load_data, update_metrics
 from ..core.training import TrainConfig, TrainResult
 from ..data import DataSplits
+from ..data.files import read_json, torch_load
 from . import viz
 from .config import SearchConfig
 from .genotypes import Genotype
-from .retrain import train_network
 from .health import describe
 from .remedies import remedy_settings
+from .retrain import train_network
 from .search import SearchResult, search
 
 

@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..core.channels_last import use_channels_last
 from ..core.decision import UndecidedSearchWarning
 from ..core.runtime import get_device
-from ..core.channels_last import use_channels_last
 from ..core.workers import default_workers, map_in_processes
 from ..data import DataSplits, Split
 from .config import SearchConfig

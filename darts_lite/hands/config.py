@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.config import Config, ConfigError, check_name, check_ranges
-from ..data.files import read_json
 from ..core.training import TrainConfig
 from ..darts.config import SearchConfig
+from ..data.files import read_json
 from ..meta_kernels.config import KernelSearchConfig
 from .baselines import HAND_MADE
 

@@ -93,9 +93,8 @@ def run_experiment(exp: ExperimentConfig, search_config: SearchConfig, train_con
         for seed, name in todo:
             _run_model((run, seed, name, run_dir, progress, callback))
     else:  # the longest first: DARTS, then random search (its budget is DARTS's), then the rest as listed
-        longest = ["darts", "random_search"]
-        todo.sort(key=lambda job: (longest.index(job[1]) if job[1] in longest else len(longest) + names.index(job[1]),
-                                   job[0]))
+        longest_first = ["darts", "random_search", *names]  # .index finds each name's first place
+        todo.sort(key=lambda job: (longest_first.index(job[1]), job[0]))
         index = {job: i for i, job in enumerate(todo)}
         after = {i: index[(seed, "darts")] for i, (seed, name) in enumerate(todo)
                  if name == "random_search" and (seed, "darts") in index}

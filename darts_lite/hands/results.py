@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
-from ..data.files import torch_load
 from ..core.runtime import get_device
 from ..core.stats import mean_std
 from ..core.tables import markdown_table, write_csv
@@ -22,6 +21,7 @@ from ..core.timing import measure_latencies
 from ..darts.genotypes import Genotype
 from ..darts.retrain import build_network
 from ..data import DataSplits
+from ..data.files import torch_load
 from ..meta_kernels.search import build_kernel_net
 from .baselines import hand_made
 from .config import RunConfig

@@ -28,9 +28,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.cost import count_macs, count_parameters
-from ..data.files import read_json
 from ..core.stats import mape, spearman
 from ..core.timing import measure_latency
+from ..data.files import read_json
 from .kernel_net import KernelNet, KernelSearchNet
 
 RESOURCES = ("latency_us", "macs", "params")

@@ -127,7 +127,7 @@ def read_metadata(csv_path) -> list[HandRecord]:
         path = path / "HandInfo.csv"
     if not path.exists():
         raise FileNotFoundError(f"HandInfo.csv not found at {path}. {HOW_TO_GET}")
-    text, encoding = decode(read_bytes(path, "HandInfo.csv", MAX_CSV_BYTES, hint=HOW_TO_GET), path)
+    text, encoding = decode(read_bytes(path, "HandInfo.csv", MAX_CSV_BYTES), path)
     reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads CRLF, LF and CR itself
     if not reader.fieldnames:
         raise ValueError(f"{path} is empty; re-download it. {HOW_TO_GET}")

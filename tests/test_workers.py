@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,15 +20,27 @@ def _job(job: tuple[str, float]) -> dict:
     return {"name": name, "start": start, "end": time.time(), "threads": torch.get_num_threads()}
 
 
-def test_jobs_run_in_one_thread_processes_after_what_they_wait_for_and_warn_here():
-    jobs = [("a", 1.0), ("b", 0.0), ("c", 0.0)]
+def _job_until(job: tuple[str, str, str | None]) -> dict:
+    """Say it started (a file), then end only once job `until` has started: an order no scheduling can change."""
+    name, folder, until = job
+    start = time.time()
+    (Path(folder) / f"{name} started").touch()
+    deadline = start + 60
+    while until is not None and not (Path(folder) / f"{until} started").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    warnings.warn(f"job {name} warns", UserWarning)
+    return {"name": name, "start": start, "end": time.time(), "threads": torch.get_num_threads()}
+
+
+def test_jobs_run_in_one_thread_processes_after_what_they_wait_for_and_warn_here(tmp_path):
+    jobs = [("a", str(tmp_path), "c"), ("b", str(tmp_path), None), ("c", str(tmp_path), None)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        results = dict(run_in_processes(_job, jobs, workers=2, after={1: 0}))
+        results = dict(run_in_processes(_job_until, jobs, workers=2, after={1: 0}))
     assert sorted(r["name"] for r in results.values()) == ["a", "b", "c"]
     assert all(r["threads"] == 1 for r in results.values())
     assert results[1]["start"] >= results[0]["end"]  # b waited for a, though a worker was free
-    assert results[2]["start"] < results[0]["end"]   # c did not
+    assert results[2]["start"] < results[0]["end"]   # c did not (a ran until c had started)
     assert sorted(str(w.message) for w in caught) == ["job a warns", "job b warns", "job c warns"]
     assert all(w.filename == __file__ for w in caught)  # shown where the job raised it, not in the pool
 
@@ -45,14 +58,14 @@ def test_jobs_waiting_for_a_job_that_never_runs_are_an_error():
         list(run_in_processes(_job, [("a", 0.0), ("b", 0.0)], workers=1, after={0: 1, 1: 0}))
 
 
-def test_map_in_processes_keeps_the_order_of_the_jobs_and_runs_in_this_process_for_one_worker():
-    jobs = [("slow", 0.5), ("fast", 0.0)]
+def test_map_in_processes_keeps_the_order_of_the_jobs_and_runs_in_this_process_for_one_worker(tmp_path):
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        spread = map_in_processes(_job, jobs, workers=2)
-        here = map_in_processes(_job, jobs, workers=1)
-    assert [r["name"] for r in spread] == [r["name"] for r in here] == ["slow", "fast"]
-    assert spread[1]["end"] < spread[0]["end"]  # "fast" finished first, and still comes second
+        spread = map_in_processes(_job_until, [("first", str(tmp_path), "second"),
+                                               ("second", str(tmp_path), None)], workers=2)
+        here = map_in_processes(_job, [("first", 0.0), ("second", 0.0)], workers=1)
+    assert [r["name"] for r in spread] == [r["name"] for r in here] == ["first", "second"]
+    assert spread[1]["start"] < spread[0]["end"]  # "first" ran until "second" had started; it still comes first
     assert [r["threads"] for r in spread] == [1, 1]
     assert [r["threads"] for r in here] == [torch.get_num_threads()] * 2
 

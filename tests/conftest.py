@@ -1,5 +1,5 @@
 """Shared fixtures: the naive reference implementation where present, the 11K Hands mini set, small digits,
-one-thread torch."""
+one-thread torch; the log's header names the host's CPU and instruction sets."""
 import contextlib
 import importlib.util
 from pathlib import Path
@@ -9,6 +9,12 @@ import torch
 
 # ../shared/reference/ beside the repository (not part of it: never copied in).
 REF_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "darts_ref.py"
+
+
+def pytest_report_header(config):
+    """The CPU, its vector extensions and the kernels torch picked: a failure that depends on the host says where it ran."""
+    from darts_lite.core.host import describe_host
+    return f"host: {describe_host()}"
 
 
 @pytest.fixture(scope="session")

@@ -105,3 +105,20 @@ def test_a_channels_last_network_keeps_its_activations_and_gradients_channels_la
     assert big and all(is_channels_last(f) for f in big), "an activation fell back to plain memory"
     total = sum(counts.values())
     assert total > 50 and counts["channels_last"] >= (1 - most_not_channels_last) * total, counts
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, CL], ids=["plain", "channels_last"])
+@pytest.mark.parametrize("side", [6, 7])
+def test_even_and_odd_pixels_are_slices_whose_gradient_keeps_the_layout(layout, side):
+    from darts_lite.core.channels_last import even_and_odd_pixels
+    x = torch.randn(2, 3, side, side + 1, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_()
+    even, odd = even_and_odd_pixels(x)
+    assert torch.equal(even, x[:, :, ::2, ::2]) and torch.equal(odd, x[:, :, 1::2, 1::2])
+    g_even, g_odd = torch.randn_like(even), torch.randn_like(odd)
+    grad = torch.autograd.grad((even, odd), x, (g_even, g_odd))[0]
+    expected = torch.autograd.grad((x[:, :, ::2, ::2], x[:, :, 1::2, 1::2]), x, (g_even, g_odd))[0]
+    assert torch.equal(grad, expected)
+    assert grad.stride() == x.stride()  # slicing's own gradient is plain memory whatever the input
+    # one half unused (its gradient None): the other half's gradient alone
+    only_odd = torch.autograd.grad(even_and_odd_pixels(x)[1], x, g_odd)[0]
+    assert torch.equal(only_odd, torch.autograd.grad(x[:, :, 1::2, 1::2], x, g_odd)[0])

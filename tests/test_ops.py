@@ -1,9 +1,12 @@
-"""Tests for darts_lite.darts.ops: output shapes of every candidate, `none`, the op registry."""
+"""Tests for darts_lite.darts.ops: output shapes of every candidate, `none`, the op registry, FactorizedReduce
+against the paper's stride-2 form."""
+import copy
 import math
 
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from darts_lite.darts.ops import OPS, PRIMITIVES, build_op, check_primitives, register_op
 from darts_lite.darts.search_cell import MixedOp
@@ -159,3 +162,72 @@ def test_a_search_with_the_channels_last_max_pool_is_bit_identical_to_torchs(mon
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
     assert torch.equal(run(nn.MaxPool2d), run(ops.MaxPool2d))
+
+
+def papers_factorized_halves(x, conv_a, conv_b):
+    """The paper's FactorizedReduce: two stride-2 1x1 convolutions, the second on the input shifted by one pixel
+    (zero-padded back to its size), in plain memory, where oneDNN's strided 1x1 kernel is sound."""
+    x = x.contiguous()
+    shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
+    return (F.conv2d(x, conv_a.weight.contiguous(), stride=2), F.conv2d(shifted, conv_b.weight.contiguous(), stride=2))
+
+
+def _reduce_and_grads(x, module, halves, layout):
+    x = x.clone().contiguous(memory_format=layout).requires_grad_()
+    module = copy.deepcopy(module).to(memory_format=layout)
+    out = torch.cat(halves(torch.relu(x), module.conv_a, module.conv_b), 1)
+    out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape))
+    return [out.detach(), x.grad, module.conv_a.weight.grad, module.conv_b.weight.grad]
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last], ids=["plain", "channels_last"])
+@pytest.mark.parametrize("c_in", [2, 5, 16])
+def test_factorized_halves_are_the_papers_stride_2_form_bit_for_bit(c_in, layout):
+    """Even sides (every shape of the course's CPU images): the same float32 numbers, output and every gradient."""
+    from darts_lite.darts.ops import FactorizedReduce, factorized_halves
+    torch.manual_seed(0)
+    module, x = FactorizedReduce(c_in, 6), torch.randn(8, c_in, 16, 16)
+    ours = _reduce_and_grads(x, module, factorized_halves, layout)
+    paper = _reduce_and_grads(x, module, papers_factorized_halves, torch.contiguous_format)
+    assert ours[0].shape == (8, 6, 8, 8)
+    for a, b in zip(ours, paper):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("side", [7, 9, 15])
+def test_factorized_halves_match_the_papers_form_at_odd_sides(side):
+    """Odd sides: the shifted input's zero border falls on the odd pixels' last row and column (padded after
+    the 1x1 convolution); float64, since the two forms' kernels may round differently at these sizes."""
+    from darts_lite.darts.ops import FactorizedReduce, factorized_halves
+    torch.manual_seed(0)
+    module, x = FactorizedReduce(3, 4).double(), torch.randn(4, 3, side, side, dtype=torch.float64)
+    ours = _reduce_and_grads(x, module, factorized_halves, torch.channels_last)
+    paper = _reduce_and_grads(x, module, papers_factorized_halves, torch.contiguous_format)
+    assert ours[0].shape[-1] == (side + 1) // 2
+    for a, b in zip(ours, paper):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["plain_cells", "fast_cells"])
+def test_a_search_through_factorized_reduce_is_bit_identical_to_the_papers_form(monkeypatch, fast):
+    """A seeded search (3 steps: reduction cells, their stride-2 skips and the FactorizedReduce preprocessing)
+    with the paper's stride-2 convolutions and with the library's: every weight and alpha the same, bit for bit."""
+    import darts_lite.darts.fast_cell as fast_cell
+    import darts_lite.darts.ops as ops
+    from darts_lite.darts.search import search_step
+
+    def run():
+        torch.manual_seed(0)
+        model = SearchNetwork(C=4, num_classes=10, layers=3, nodes=2, multiplier=2, in_channels=1, fast=fast)
+        w_opt = torch.optim.SGD(model.weight_parameters(), lr=0.05, momentum=0.9)
+        alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=0.01)
+        g = torch.Generator().manual_seed(0)
+        for _ in range(3):
+            batch = torch.randn(16, 1, 16, 16, generator=g), torch.randint(0, 10, (16,), generator=g)
+            search_step(model, w_opt, alpha_opt, batch, batch, order=1)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    ours = run()
+    monkeypatch.setattr(ops, "factorized_halves", papers_factorized_halves)
+    monkeypatch.setattr(fast_cell, "factorized_halves", papers_factorized_halves)
+    assert torch.equal(ours, run())

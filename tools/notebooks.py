@@ -72,17 +72,6 @@ def tags(cell) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
-def cpu_model() -> str:
-    """The processor's name (Linux /proc/cpuinfo, else `platform.processor()`): run times depend on it."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def code_hash(nb) -> str:
     """SHA-256 of the notebook's code cells (in order), the install guard excepted."""
     sources = [c.source for c in nb.cells if c.cell_type == "code" and GUARD_TAG not in tags(c)]
@@ -176,6 +165,7 @@ def execute(path: Path, repo: Path = ROOT) -> dict:
     import torch
 
     import darts_lite
+    from darts_lite.core.host import host_record
 
     root = _hands_root(path.stem)
     env = {"TQDM_DISABLE": "1",  # fewer progress bars (those that pass disable=False are dropped afterwards)
@@ -210,8 +200,7 @@ def execute(path: Path, repo: Path = ROOT) -> dict:
         "data": ({"HANDS11K_ROOT": f"{sum(1 for _ in Path(root).rglob('*.jpg'))} .jpg files"}
                  if root and path.stem in NEEDS_HANDS else {}),
         "ran_on": {"device": "cpu" if not torch.cuda.is_available() else torch.cuda.get_device_name(),
-                   "cpu": cpu_model(), "cpus": os.cpu_count(), "seconds": round(seconds),
-                   "date": time.strftime("%Y-%m-%d")},
+                   **host_record(), "seconds": round(seconds), "date": time.strftime("%Y-%m-%d")},
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "darts_lite": darts_lite.__version__, "papermill": pm.__version__},
     }

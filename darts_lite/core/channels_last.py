@@ -38,3 +38,30 @@ def repeat_channels(x: torch.Tensor, m: int) -> torch.Tensor:
     if is_channels_last(x):  # repeat() returns plain memory: repeat the innermost dimension instead
         return x.permute(0, 2, 3, 1).repeat(1, 1, 1, m).permute(0, 3, 1, 2)
     return x.repeat(1, m, 1, 1)
+
+
+def even_and_odd_pixels(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x[:, :, ::2, ::2], x[:, :, 1::2, 1::2]): the pixels at even and at odd rows and columns, whose
+    gradient comes back in the memory layout of `x`.
+
+    Slicing's own gradient is always plain memory: in a channels-last network each layer before it would
+    convert back and forth. This one writes both slices' gradients into one zero tensor with the strides of `x`.
+    """
+    return _EvenAndOddPixels.apply(x)
+
+
+class _EvenAndOddPixels(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx.size, ctx.strides = x.shape, x.stride()
+        return x[:, :, ::2, ::2], x[:, :, 1::2, 1::2]
+
+    @staticmethod
+    def backward(ctx, grad_even: torch.Tensor | None, grad_odd: torch.Tensor | None) -> torch.Tensor:
+        like = grad_even if grad_even is not None else grad_odd
+        grad = torch.empty_strided(ctx.size, ctx.strides, dtype=like.dtype, device=like.device).zero_()
+        if grad_even is not None:
+            grad[:, :, ::2, ::2] = grad_even
+        if grad_odd is not None:
+            grad[:, :, 1::2, 1::2] = grad_odd
+        return grad

@@ -25,8 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core.channels_last import is_channels_last, repeat_channels
-from .ops import (PRIMITIVES, DepthwiseConv2d, FactorizedReduce, ReLUConvBN, check_primitives, is_built_in,
-                  shift_by_one_pixel)
+from .ops import (PRIMITIVES, DepthwiseConv2d, FactorizedReduce, ReLUConvBN, check_primitives, factorized_halves,
+                  is_built_in)
 from .partial import bypass, channel_shuffle, check_partial_channels
 from .search_cell import SearchCell, candidate
 
@@ -54,13 +54,15 @@ class WideFactorizedReduce(nn.Module):
 
     def __init__(self, C: int, m: int):
         super().__init__()
+        if C % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {C}")
         self.C, self.m = C, m
-        self.conv_a = nn.Conv2d(C, m * C // 2, 1, stride=2, bias=False)
-        self.conv_b = nn.Conv2d(C, m * C // 2, 1, stride=2, bias=False)
+        self.conv_a = nn.Conv2d(C, m * C // 2, 1, bias=False)
+        self.conv_b = nn.Conv2d(C, m * C // 2, 1, bias=False)
         self.bn = nn.BatchNorm2d(m * C, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a, b = self.conv_a(x), self.conv_b(shift_by_one_pixel(x))
+        a, b = factorized_halves(x, self.conv_a, self.conv_b)
         if is_channels_last(a):  # edge e's channels [a_e, b_e], interleaved along the innermost dimension
             a, b = (t.permute(0, 2, 3, 1).unflatten(3, (self.m, -1)) for t in (a, b))
             return self.bn(torch.cat([a, b], 4).flatten(3).permute(0, 3, 1, 2))

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..darts import Network
 from ..darts.genotypes import Gene, Genotype
 from ..darts.layout import reduction_layers
-from ..darts.ops import MaxPool2d
+from ..darts.ops import MaxPool2d, factorized_halves
 
 
 def per_network(x: torch.Tensor, K: int) -> torch.Tensor:
@@ -102,18 +102,19 @@ class BankSepConv(nn.Module):
 
 
 class BankFactorizedReduce(nn.Module):
-    """K `FactorizedReduce`s: two grouped stride-2 1x1 convolutions, the second on the shifted input."""
+    """K `FactorizedReduce`s: two grouped 1x1 convolutions, on the even and on the odd pixels (`factorized_halves`)."""
 
     def __init__(self, K: int, c_in: int, c_out: int):
         super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
         self.K = K
-        self.conv_a = BankPointwise(K, c_in, c_out // 2, stride=2)
-        self.conv_b = BankPointwise(K, c_in, c_out // 2, stride=2)
+        self.conv_a = BankPointwise(K, c_in, c_out // 2)
+        self.conv_b = BankPointwise(K, c_in, c_out // 2)
         self.bn = nn.BatchNorm2d(K * c_out)
 
     def forward(self, x):
-        x = F.relu(x)
-        a, b = self.conv_a(x), self.conv_b(F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1)))
+        a, b = factorized_halves(F.relu(x), self.conv_a, self.conv_b)
         return self.bn(merged(torch.cat([per_network(a, self.K), per_network(b, self.K)], dim=2)))
 
     def copy_from(self, k: int, src: nn.Module) -> None:

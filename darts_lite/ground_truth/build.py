@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..core.config import Config, ConfigError, check_ranges, write_json
 from ..core.cost import count_macs, count_parameters
+from ..core.host import describe_host
 from ..core.training import training_images
 from ..darts import Network
 from ..darts.ops import check_primitives
@@ -274,9 +274,8 @@ def write_table(config: BenchConfig, records: list[dict], out: Path) -> None:
 
 def provenance(config: BenchConfig, seconds: float, workers: int) -> dict:
     """Where a table's numbers come from: what was trained, how, on what, for how long, by which code."""
-    cpu = platform.processor() or platform.machine()
     device = torch.cuda.get_device_name(torch.device(config.device)) if config.device.startswith("cuda") else \
-        f"CPU ({cpu}, {os.cpu_count()} cores, {workers} worker process(es) of 1 thread)"
+        f"CPU ({describe_host()}; {workers} worker process(es) of 1 thread)"
     return {"space": {"nodes": config.nodes, "primitives": list(config.primitives), "reduce": "FIXED_REDUCE",
                       "cells": len(unique_cells(config.nodes, config.primitives)),
                       "isomorphism": "space.canonical: the sorted multiset of the nodes' expressions"},

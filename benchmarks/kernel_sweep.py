@@ -52,7 +52,7 @@ CL = torch.channels_last
 # within rounding of a ReLU's or a max-pool's kink sends a few gradient elements another way: about 1% of the
 # largest, at worst, in this sweep. A heap overwrite's gradients are off by orders of magnitude (oneDNN#6035).
 TOLERANCE = 0.05
-HANG_SECONDS = 120  # a case that has not finished by then is killed and reported as a hang
+HANG_SECONDS = 60  # a case that has not finished by then is killed and reported as a hang (the slowest takes ~3 s)
 DEBUG_MALLOC = Path("/lib/x86_64-linux-gnu/libc_malloc_debug.so.0")  # glibc >= 2.34: MALLOC_CHECK_ needs it
 BATCH = 8
 # Image sides: the course's CPU images are 8 (digits) to 32 pixels (hands); the strided 1x1 lineage also at 64,
@@ -291,7 +291,8 @@ def _reader(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Path | None = None) -> dict[str, dict]:
+def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Path | None = None,
+             hang_seconds: float = HANG_SECONDS) -> dict[str, dict]:
     """Run the case keys in a child process, starting a new one after each crash or hang; {key: result}."""
     results: dict[str, dict] = {}
     todo = list(keys)
@@ -307,7 +308,7 @@ def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Pat
         current, hung = None, False
         while True:
             try:
-                line = lines.get(timeout=HANG_SECONDS)
+                line = lines.get(timeout=hang_seconds)
             except queue.Empty:
                 hung = True
                 child.kill()
@@ -333,7 +334,7 @@ def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Pat
 
 
 def sweep(names: list[str], channels: list[int], threads: tuple[int, ...], confirm: bool = False,
-          progress: bool = True) -> list[dict]:
+          progress: bool = True, hang_seconds: float = HANG_SECONDS) -> list[dict]:
     """Every case at every channel count, stride and side, in every environment: one row each (also printed).
 
     A crash is charged to the case that was running; `confirm` runs each crashed case again alone, in a fresh
@@ -342,14 +343,14 @@ def sweep(names: list[str], channels: list[int], threads: tuple[int, ...], confi
     references = Path(tempfile.mkdtemp(prefix="kernel_sweep_"))
     try:
         for label, env, t in environments(threads):
-            rows += _sweep_environment(names, channels, label, env, t, references, confirm, progress)
+            rows += _sweep_environment(names, channels, label, env, t, references, confirm, progress, hang_seconds)
     finally:
         shutil.rmtree(references, ignore_errors=True)
     return rows
 
 
 def _sweep_environment(names: list[str], channels: list[int], label: str, env: dict[str, str], t: int,
-                       references: Path, confirm: bool, progress: bool) -> list[dict]:
+                       references: Path, confirm: bool, progress: bool, hang_seconds: float) -> list[dict]:
     """The rows of one environment (instruction set, threads)."""
     rows = []
     keys = []
@@ -357,9 +358,9 @@ def _sweep_environment(names: list[str], channels: list[int], label: str, env: d
         case = find_case(name)
         keys += [f"{name}|{C}|{s}|{side}" for C in channels for s in case.strides for side in case.sides]
     start = time.perf_counter()
-    results = run_keys(keys, env, t, references)
+    results = run_keys(keys, env, t, references, hang_seconds)
     for key in [k for k, r in results.items() if confirm and r["status"] in ("crash", "hang")]:
-        results[key]["alone"] = run_keys([key], env, t, references)[key]["status"]
+        results[key]["alone"] = run_keys([key], env, t, references, hang_seconds)[key]["status"]
     for key in keys:
         name, C, stride, side = key.split("|")
         row = {"case": name, "family": find_case(name).family, "C": int(C), "stride": int(stride),
@@ -399,6 +400,8 @@ def main() -> int:
     parser.add_argument("--channels", default="1-16", help="channel counts, e.g. 1-16 or 2,4,8")
     parser.add_argument("--threads", default="1,2", help="torch threads of the child processes")
     parser.add_argument("--confirm", action="store_true", help="run each crashed case again, alone")
+    parser.add_argument("--hang-seconds", type=float, default=HANG_SECONDS,
+                        help="seconds without a finished case before its process is killed as hung")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--references", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -408,7 +411,8 @@ def main() -> int:
     names = args.cases.split(",") if args.cases else list(all_cases())
     for name in names:
         find_case(name)
-    rows = sweep(names, _int_list(args.channels), tuple(_int_list(args.threads)), args.confirm)
+    rows = sweep(names, _int_list(args.channels), tuple(_int_list(args.threads)), args.confirm,
+                 hang_seconds=args.hang_seconds)
     result = summary(rows)
     print(json.dumps(result), flush=True)
     return 1 if result["course_failures"] else 0

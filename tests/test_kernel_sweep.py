@@ -28,12 +28,17 @@ def kernel_sweep():
 @pytest.mark.slow
 def test_every_case_of_the_course_passes_the_sweep(kernel_sweep):
     """C = 1..16, strides 1 and 2, plain and channels-last, 1 and 2 threads, the host's instruction set and AVX2,
-    heap checks on: no case of the course crashes, hangs or computes a number off its float64 reference."""
-    rows = kernel_sweep.sweep(list(kernel_sweep.all_cases()), list(range(1, 17)), (1, 2), progress=False)
+    heap checks on: no case of the course crashes, hangs or computes a number off its float64 reference.
+
+    PyTorch's own strided layer ("family": "torch") is left out here: each of its crashes costs a fresh process,
+    and it is not judged (the reproducer below records it); `python benchmarks/kernel_sweep.py` runs it too."""
+    names = [name for name, case in kernel_sweep.all_cases().items() if case.family == "course"]
+    rows = kernel_sweep.sweep(names, list(range(1, 17)), (1, 2), progress=False)
     result = kernel_sweep.summary(rows)
     assert result["course_failures"] == []
     cases = {r["case"] for r in rows}
-    assert {"factorized_reduce", "fan_out", "fast_cell", "bank_factorized_reduce", "torch_conv1x1_stride2"} <= cases
+    assert {"factorized_reduce", "wide_factorized_reduce", "fan_out", "fast_cell", "bank_factorized_reduce",
+            "supernet", "network"} <= cases
     assert {r["threads"] for r in rows} == {1, 2} and {r["C"] for r in rows} == set(range(1, 17))
     # A setting the course refuses is refused with a clear error, never by a crash: odd FactorizedReduce widths.
     refused = [r for r in rows if r["status"] == "refused"]
@@ -53,7 +58,7 @@ def test_a_crash_fails_its_case_and_not_the_sweep(kernel_sweep):
 
 
 def test_the_sweep_checks_numbers_against_float64(kernel_sweep, monkeypatch):
-    """A layer whose float32 gradient is off (here: scaled by 1.01) is 'wrong', not 'ok'."""
+    """A layer whose float32 gradient is off by twice the tolerance is 'wrong', not 'ok'."""
     class Off(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -62,7 +67,7 @@ def test_the_sweep_checks_numbers_against_float64(kernel_sweep, monkeypatch):
 
         @staticmethod
         def backward(ctx, g):
-            return g * 1.01 if ctx.off else g
+            return g * (1 + 2 * kernel_sweep.TOLERANCE) if ctx.off else g
 
     class OffLayer(torch.nn.Module):
         def forward(self, x):

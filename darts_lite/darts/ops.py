@@ -113,10 +113,11 @@ def factorized_halves(x: torch.Tensor, conv_a: nn.Module, conv_b: nn.Module) -> 
 
     Shifting by one, then taking every second pixel, takes the odd rows and columns x[1::2, 1::2]: so each
     1x1 convolution runs at stride 1 on its quarter of the pixels, never at stride 2 on all of them, and the
-    shifted copy is never made. The numbers are those of the stride-2 form (a test compares them). Two reasons,
-    both measured: oneDNN's channels-last stride-2 1x1 kernel writes past its buffer in the backward pass at
-    fewer input channels than its block (16 with AVX-512, 8 with AVX2), which corrupts the heap or the weight
-    gradient (`benchmarks/kernel_sweep.py`); and this form is 1.3-3.6x faster (`benchmarks/factorized_reduce.py`).
+    shifted copy is never made. The numbers are the stride-2 form's, bit for bit at even sides (tests compare
+    them, also through a seeded search). oneDNN's channels-last stride-2 1x1 kernel writes past its buffer in the backward pass at fewer
+    input channels than its block (8 with AVX2, 16 with AVX-512): heap corruption, crashes, or wrong weight
+    gradients (`benchmarks/kernel_sweep.py`). This form never calls it, and is 1.1-2.5x faster as an operation
+    (`benchmarks/factorized_reduce.py`; a search step: unchanged).
     """
     even, odd = even_and_odd_pixels(x)
     a, b = conv_a(even), conv_b(odd)

@@ -147,21 +147,26 @@ def test_a_search_with_the_channels_last_max_pool_is_bit_identical_to_torchs(mon
 
     The plain path (`fast=False`) builds its pools from `OPS`; the fast path pools in `FastSearchCell`."""
     import darts_lite.darts.ops as ops
-    from darts_lite.darts.search import search_step
 
     def run(pool):
         monkeypatch.setitem(ops.OPS, "max_pool_3x3", lambda C, stride, affine: pool(3, stride=stride, padding=1))
-        torch.manual_seed(0)
-        model = SearchNetwork(C=8, num_classes=10, layers=3, nodes=4, multiplier=4, in_channels=1, fast=False)
-        w_opt = torch.optim.SGD(model.weight_parameters(), lr=0.05, momentum=0.9)
-        alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=0.01)
-        g = torch.Generator().manual_seed(0)
-        for _ in range(3):
-            batch = torch.randn(16, 1, 16, 16, generator=g), torch.randint(0, 10, (16,), generator=g)
-            search_step(model, w_opt, alpha_opt, batch, batch, order=1)
-        return torch.cat([p.detach().flatten() for p in model.parameters()])
+        return seeded_search(C=8, nodes=4, fast=False)
 
     assert torch.equal(run(nn.MaxPool2d), run(ops.MaxPool2d))
+
+
+def seeded_search(C: int, nodes: int, fast: bool) -> torch.Tensor:
+    """Every parameter (weights, then alphas) after 3 seeded search steps on random 16x16 images, flattened."""
+    from darts_lite.darts.search import search_step
+    torch.manual_seed(0)
+    model = SearchNetwork(C=C, num_classes=10, layers=3, nodes=nodes, multiplier=nodes, in_channels=1, fast=fast)
+    w_opt = torch.optim.SGD(model.weight_parameters(), lr=0.05, momentum=0.9)
+    alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        batch = torch.randn(16, 1, 16, 16, generator=g), torch.randint(0, 10, (16,), generator=g)
+        search_step(model, w_opt, alpha_opt, batch, batch, order=1)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
 def papers_factorized_halves(x, conv_a, conv_b):
@@ -214,20 +219,8 @@ def test_a_search_through_factorized_reduce_is_bit_identical_to_the_papers_form(
     with the paper's stride-2 convolutions and with the library's: every weight and alpha the same, bit for bit."""
     import darts_lite.darts.fast_cell as fast_cell
     import darts_lite.darts.ops as ops
-    from darts_lite.darts.search import search_step
 
-    def run():
-        torch.manual_seed(0)
-        model = SearchNetwork(C=4, num_classes=10, layers=3, nodes=2, multiplier=2, in_channels=1, fast=fast)
-        w_opt = torch.optim.SGD(model.weight_parameters(), lr=0.05, momentum=0.9)
-        alpha_opt = torch.optim.Adam(model.arch_parameters(), lr=0.01)
-        g = torch.Generator().manual_seed(0)
-        for _ in range(3):
-            batch = torch.randn(16, 1, 16, 16, generator=g), torch.randint(0, 10, (16,), generator=g)
-            search_step(model, w_opt, alpha_opt, batch, batch, order=1)
-        return torch.cat([p.detach().flatten() for p in model.parameters()])
-
-    ours = run()
+    ours = seeded_search(C=4, nodes=2, fast=fast)
     monkeypatch.setattr(ops, "factorized_halves", papers_factorized_halves)
     monkeypatch.setattr(fast_cell, "factorized_halves", papers_factorized_halves)
-    assert torch.equal(ours, run())
+    assert torch.equal(ours, seeded_search(C=4, nodes=2, fast=fast))

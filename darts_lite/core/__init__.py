@@ -8,8 +8,8 @@
   `workers` (independent jobs side by side in one-thread processes);
 * training and evaluation of any model: `training` (`TrainConfig`, `train_model`, `evaluate`,
   `fit_model`, `recalibrate_bn`), `channels_last` (the CPU memory layout where it was measured faster);
-* measurement: `host` (the CPU and the instruction sets its kernels use), `timing` (code paths, latency), `memory` (peak memory), `cost` (parameters, MACs),
-  `stats` (mean +- std, Spearman, MAPE);
+* measurement: `host` (the CPU and the instruction sets its kernels use), `timing` (code paths, latency),
+  `memory` (peak memory), `cost` (parameters, MACs), `stats` (mean +- std, Spearman, MAPE);
 * reading results: `decision` (did a search choose?), `tables`, `figures`.
 """
 from .bilevel import BilevelModule

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..core.channels_last import is_channels_last, repeat_channels
 from .ops import (PRIMITIVES, DepthwiseConv2d, FactorizedReduce, ReLUConvBN, check_primitives, factorized_halves,
-                  is_built_in)
+                  half_width, is_built_in)
 from .partial import bypass, channel_shuffle, check_partial_channels
 from .search_cell import SearchCell, candidate
 
@@ -54,11 +54,9 @@ class WideFactorizedReduce(nn.Module):
 
     def __init__(self, C: int, m: int):
         super().__init__()
-        if C % 2:
-            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {C}")
         self.C, self.m = C, m
-        self.conv_a = nn.Conv2d(C, m * C // 2, 1, bias=False)
-        self.conv_b = nn.Conv2d(C, m * C // 2, 1, bias=False)
+        self.conv_a = nn.Conv2d(C, m * half_width(C), 1, bias=False)
+        self.conv_b = nn.Conv2d(C, m * half_width(C), 1, bias=False)
         self.bn = nn.BatchNorm2d(m * C, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

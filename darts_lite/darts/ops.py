@@ -96,15 +96,20 @@ class FactorizedReduce(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, affine: bool = True):
         super().__init__()
-        if c_out % 2:
-            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
         self.relu = nn.ReLU(inplace=False)
-        self.conv_a = nn.Conv2d(c_in, c_out // 2, 1, bias=False)
-        self.conv_b = nn.Conv2d(c_in, c_out // 2, 1, bias=False)
+        self.conv_a = nn.Conv2d(c_in, half_width(c_out), 1, bias=False)
+        self.conv_b = nn.Conv2d(c_in, half_width(c_out), 1, bias=False)
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(torch.cat(factorized_halves(self.relu(x), self.conv_a, self.conv_b), dim=1))
+
+
+def half_width(c_out: int) -> int:
+    """The channels of each of FactorizedReduce's halves; a clear error for an odd `c_out`."""
+    if c_out % 2:
+        raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
+    return c_out // 2
 
 
 def factorized_halves(x: torch.Tensor, conv_a: nn.Module, conv_b: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,10 +119,10 @@ def factorized_halves(x: torch.Tensor, conv_a: nn.Module, conv_b: nn.Module) -> 
     Shifting by one, then taking every second pixel, takes the odd rows and columns x[1::2, 1::2]: so each
     1x1 convolution runs at stride 1 on its quarter of the pixels, never at stride 2 on all of them, and the
     shifted copy is never made. The numbers are the stride-2 form's, bit for bit at even sides (tests compare
-    them, also through a seeded search). oneDNN's channels-last stride-2 1x1 kernel writes past its buffer in the backward pass at fewer
-    input channels than its block (8 with AVX2, 16 with AVX-512): heap corruption, crashes, or wrong weight
-    gradients (`benchmarks/kernel_sweep.py`). This form never calls it, and is 1.1-2.5x faster as an operation
-    (`benchmarks/factorized_reduce.py`; a search step: unchanged).
+    them, also through a seeded search). oneDNN's channels-last stride-2 1x1 kernel writes past its buffer in
+    the backward pass at fewer input channels than its block (8 with AVX2, 16 with AVX-512): heap corruption,
+    crashes, or wrong weight gradients (`benchmarks/kernel_sweep.py`). This form never calls it, and is
+    1.1-2.5x faster as an operation (`benchmarks/factorized_reduce.py`; a search step: unchanged).
     """
     even, odd = even_and_odd_pixels(x)
     a, b = conv_a(even), conv_b(odd)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..darts import Network
 from ..darts.genotypes import Gene, Genotype
 from ..darts.layout import reduction_layers
-from ..darts.ops import MaxPool2d, factorized_halves
+from ..darts.ops import MaxPool2d, factorized_halves, half_width
 
 
 def per_network(x: torch.Tensor, K: int) -> torch.Tensor:
@@ -106,11 +106,9 @@ class BankFactorizedReduce(nn.Module):
 
     def __init__(self, K: int, c_in: int, c_out: int):
         super().__init__()
-        if c_out % 2:
-            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
         self.K = K
-        self.conv_a = BankPointwise(K, c_in, c_out // 2)
-        self.conv_b = BankPointwise(K, c_in, c_out // 2)
+        self.conv_a = BankPointwise(K, c_in, half_width(c_out))
+        self.conv_b = BankPointwise(K, c_in, half_width(c_out))
         self.bn = nn.BatchNorm2d(K * c_out)
 
     def forward(self, x):

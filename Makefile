@@ -4,17 +4,18 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: help demo test notebooks links site install install-test graphviz chromium clean bench score nulls
+.PHONY: help demo test notebooks results links site install install-test graphviz chromium clean bench score nulls
 
 help:
 	@echo "make demo   - create $(VENV), install darts_lite, run a DARTS search end to end (<10 min on a CPU)"
 	@echo "make test   - install test dependencies, check the import layering, run every test and notebook"
 	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 22 min on 2 cores)"
+	@echo "make results - write the notebooks' measured results into the README, docs/ and their Summaries"
 	@echo "make links  - rewrite the notebooks' Colab badges and install guards from pyproject.toml"
 	@echo "make bench  - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~16 min on 2 cores)"
 	@echo "make score  - score every search method on it over 3 seeds, with their shuffled-label nulls (~16 min)"
 	@echo "make nulls  - measure the null of the demo's search (its kept weight on shuffled labels, 3 seeds)"
-	@echo "make site   - render the README and the executed notebooks into an HTML book: build/site/"
+	@echo "make site   - render the README, docs/ and the executed notebooks into an HTML book: build/site/"
 	@echo "make clean  - remove runs/, build/ (the book, notebook work folders) and caches (keeps $(VENV))"
 
 $(PY):
@@ -71,6 +72,10 @@ score: install
 
 nulls: install
 	$(PY) -m darts_lite null --demo
+
+# Fill the generated blocks of the README, docs/ and the notebooks' Summaries from the committed results.
+results: install-test
+	$(PY) tools/results.py
 
 links: install-test
 	$(PY) tools/notebooks.py links

@@ -1,5 +1,7 @@
 """The HTML book (`make site`): it builds offline, every page and image it links exists, a browser shows them.
 
+Its pages: the README, the notebooks in order, then the pages of docs/ that exist (`site_tool.docs`).
+
 The book is built once per module into a temporary folder by the same function
 `make site` calls (tools/site.py), and once more with no network (`unshare -n`) where
 allowed. Headless Chromium (installed by `make test` as Graphviz is, skipped with the
@@ -24,6 +26,7 @@ from test_notebooks import NOTEBOOKS, load_tool
 
 pytestmark = pytest.mark.slow
 site_tool = load_tool("site")
+DOC_PAGES = site_tool.docs()  # docs/*.md in the book's order
 
 
 class _Links(HTMLParser):
@@ -69,6 +72,10 @@ def test_every_page_of_the_book_exists_with_a_table_of_contents(site):
     for path in NOTEBOOKS:
         assert _page(site, path.stem).is_file(), f"no page for {path.name}"
         assert f"{path.stem}.html" in toc, f"{path.stem} missing from the table of contents"
+    assert DOC_PAGES, "docs/ holds no page"
+    for path in DOC_PAGES:
+        assert (site / "docs" / f"{path.stem}.html").is_file(), f"no page for docs/{path.name}"
+        assert f"{path.stem}.html" in toc, f"docs/{path.stem} missing from the table of contents"
 
 
 def test_every_local_link_and_image_of_every_page_exists(site):
@@ -84,7 +91,7 @@ def test_every_local_link_and_image_of_every_page_exists(site):
 
 
 def test_every_page_links_previous_and_next_in_reading_order(site):
-    order = ["README"] + [f"notebooks/{p.stem}" for p in NOTEBOOKS]
+    order = ["README"] + [f"notebooks/{p.stem}" for p in NOTEBOOKS] + [f"docs/{p.stem}" for p in DOC_PAGES]
     for i, name in enumerate(order[1:], start=1):
         text = (site / f"{name}.html").read_text(encoding="utf-8")
         links = re.findall(r'class="(?:left|right)-(?:prev|next)"[^>]*href="([^"]+)"|'
@@ -96,8 +103,12 @@ def test_every_page_links_previous_and_next_in_reading_order(site):
 
 
 def test_every_figure_is_in_the_book(site):
-    """The README page shows the README's figures; each notebook page one image per image output."""
+    """The README page shows the README's figures, a docs page its own; each notebook page one image per output."""
     assert len(_parse(site / "README.html").images) == len(readme_images())
+    for path in DOC_PAGES:
+        figures = [f for f in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", path.read_text()) if not urlsplit(f).scheme]
+        shown = _parse(site / "docs" / f"{path.stem}.html").images
+        assert len(shown) == len(figures), f"docs/{path.name}: {len(figures)} figures, {len(shown)} on its page"
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         pngs = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

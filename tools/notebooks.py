@@ -21,6 +21,7 @@ import argparse
 import ast
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -209,6 +210,14 @@ def execute(path: Path, repo: Path = ROOT) -> dict:
     return record
 
 
+def _load(name: str):
+    """A sibling script of tools/ as a module."""
+    spec = importlib.util.spec_from_file_location(f"tools_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _select(names: list[str]) -> list[Path]:
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if not names:
@@ -238,6 +247,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"executing {path.name} ...", flush=True)
         record = execute(path)
         print(f"  {record['ran_on']['seconds']} s, code {record['code_sha256'][:12]}", flush=True)
+    # The prose that quotes these results: the notebooks' Summaries, the README, docs/ (`make results`).
+    results = _load("results")
+    for page, key in results.update():
+        print(f"rewrote {page}: {key}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""Render the README and the executed notebooks into a static HTML book, offline.
+"""Render the README, the executed notebooks and docs/ into a static HTML book, offline.
 
     python tools/site.py [OUT]     # `make site`; OUT defaults to build/site, open OUT/index.html
 
 Jupyter Book 1.x (Sphinx with MyST-NB) builds the book from a staging folder,
-build/site-src: README.md is the first page, the notebooks follow in their order
-(a table of contents in the sidebar, previous/next links at the foot of each page),
-and figures/ holds the README's images. The notebooks are not executed: the book
+build/site-src: README.md is the first page, the notebooks follow in their order, then
+the pages of docs/ that exist (`DOCS` first, in that order, then any other page), with a
+table of contents in the sidebar and previous/next links at the foot of each page.
+figures/ holds the images; docs/ sits beside README.md and notebooks/, as in the
+repository, so a page's `../figures/` links resolve. A link to a docs page that does not
+exist (yet) is staged as its text. The notebooks are not executed: the book
 shows their committed outputs (`make notebooks` refreshes them). Nothing is fetched
 while building, and a reader offline sees every page, figure and formula: MathJax 3
 comes from the `site` extra (the Sphinx extension sphinx-mathjax-offline), copied
@@ -30,6 +33,10 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+# The pages of docs/ in the order of the book; a page is in the book only if its file exists.
+DOCS = ["library", "glossary", "results", "nas_overview", "data", "benchmarks", "contributing"]
+# A Markdown link or image: [text](target) or ![alt](target), the target without spaces.
+LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
 # MathJax 3.2.2 as a Sphinx extension (the `site` extra): it copies MathJax into OUT/_static/mathjax/ and
 # points Sphinx's mathjax_path there (its tex-chtml.js component).
@@ -41,6 +48,30 @@ MATHJAX_MISSING = (f"warning: {MATHJAX} is not installed: the book's formulas lo
 def notebooks(root: Path = ROOT) -> list[Path]:
     """The course notebooks, in reading order."""
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def docs(root: Path = ROOT) -> list[Path]:
+    """The pages of docs/ that exist: those of `DOCS` in its order, then any other page, sorted."""
+    pages = {path.stem: path for path in (root / "docs").glob("*.md")}
+    return [pages.pop(name) for name in DOCS if name in pages] + [pages[name] for name in sorted(pages)]
+
+
+def _unlink_missing(text: str, page: Path, pages: set[Path]) -> str:
+    """`text` with each link to a Markdown file that is not a page of the book (`pages`) replaced by its text."""
+    def replace(match: re.Match) -> str:
+        bang, label, target = match.groups()
+        path = target.split("#", 1)[0]
+        if bang or not path.endswith(".md") or "://" in path:
+            return match.group(0)
+        return match.group(0) if (page.parent / path).resolve() in pages else label
+    return LINK.sub(replace, text)
+
+
+def _stage_markdown(page: Path, target: Path, pages: set[Path]) -> None:
+    """Copy a Markdown page, its Colab badges as text links (offline) and links to no page of the book as text."""
+    text = BADGE.sub(r"[Open in Colab](\1)", page.read_text(encoding="utf-8"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_unlink_missing(text, page, pages), encoding="utf-8")
 
 
 def local_mathjax() -> bool:
@@ -65,18 +96,20 @@ def _config(root: Path, mathjax: bool) -> str:
 
 
 def _toc(root: Path) -> str:
-    return json.dumps({
-        "format": "jb-book",
-        "root": "README",
-        "chapters": [{"file": f"notebooks/{path.stem}"} for path in notebooks(root)],
-    }, indent=2)
+    parts = [{"caption": "The course", "chapters": [{"file": f"notebooks/{path.stem}"} for path in notebooks(root)]}]
+    if docs(root):
+        parts.append({"caption": "Reference", "chapters": [{"file": f"docs/{path.stem}"} for path in docs(root)]})
+    return json.dumps({"format": "jb-book", "root": "README", "parts": parts}, indent=2)
 
 
 def stage(source: Path, root: Path = ROOT) -> Path:
-    """Copy the book's sources (README, notebooks, figures) and its two config files into `source`."""
+    """Copy the book's sources (README, notebooks, docs, figures) and its two config files into `source`."""
     shutil.rmtree(source, ignore_errors=True)
     (source / "notebooks").mkdir(parents=True)
-    shutil.copy2(root / "README.md", source / "README.md")
+    pages = {path.resolve() for path in [root / "README.md", *docs(root)]}
+    _stage_markdown(root / "README.md", source / "README.md", pages)
+    for page in docs(root):
+        _stage_markdown(page, source / "docs" / page.name, pages)
     for path in notebooks(root):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:  # the badge image lives on Colab's server: a text link reads offline too

@@ -15,7 +15,7 @@ from ..ground_truth.build import BenchConfig
 # `make demo`'s search and retraining (also the configuration whose null `python -m darts_lite null --demo` measures).
 DEMO_SEARCH = dict(name="demo", dataset="digits", image_size=16, layers=5, channels=8, epochs=10,
                    batch_size=64, order=1)
-DEMO_SCHEDULE = "beta_darts"  # the best DARTS search measured on the ground truth (README, notebook 08)
+DEMO_SCHEDULE = "beta_darts"  # the best DARTS search measured on the ground truth (notebook 08)
 DEMO_TRAIN = dict(layers=6, channels=12, epochs=12, batch_size=64)
 
 

@@ -2,7 +2,7 @@
 
 oneDNN, PyTorch's CPU convolution library, runs the depthwise convolutions of the search space
 about twice as fast (forward and backward) on channels-last memory as on the default layout
-(`benchmarks/README.md`). The gain survives a whole network only if every tensor stays
+(`docs/benchmarks.md`). The gain survives a whole network only if every tensor stays
 channels-last, gradients included: one plain tensor in the chain and each operation after it
 converts back and forth. `use_channels_last` converts a model where it was measured faster; the
 helpers below keep results in the layout of their input.

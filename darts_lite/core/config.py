@@ -61,7 +61,7 @@ def field_help(cls) -> dict[str, str]:
     """Each field's one-line description: the comment that ends its line in the class body.
 
     The comment is the one source of a field's help: the command line (`--help`) and the
-    README's option tables read it from here, and a test fails on a field without one.
+    library guide (docs/library.md) read it from here, and a test fails on a field without one.
     """
     names, out = {f.name for f in dataclasses.fields(cls)}, {}
     for klass in cls.__mro__:  # a field a subclass redeclares without a comment keeps its base's

@@ -1,4 +1,5 @@
-"""Small statistics for measured results: mean +- std, Spearman's rho with a bootstrap interval, MAPE.
+"""Small statistics for measured results: mean +- std, Spearman's rho with a bootstrap interval, MAPE, and
+beats, ties or loses (two standard errors of a difference of means).
 
 Spearman's rho is scipy's (`scipy.stats.spearmanr`, ties averaged); its confidence interval is a
 percentile bootstrap over the pairs (resampled with replacement, `resamples` times, seeded).
@@ -53,3 +54,25 @@ def mape(predicted: Sequence[float], measured: Sequence[float]) -> float:
     if np.any(m == 0):
         raise ValueError("mape is undefined where a measurement is 0")
     return float(100 * np.mean(np.abs(p - m) / np.abs(m)))
+
+
+def compare_means(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> dict:
+    """Does A beat, tie or lose to B? The difference of the means against two standard errors.
+
+    SE = sqrt(std_a^2 / n_a + std_b^2 / n_b) (the standard error of a difference of two independent
+    means, sample standard deviations as `mean_std` gives them). A "beats" B when the difference
+    exceeds 2 SE, "loses to" it below -2 SE, and "ties" otherwise: about a 95% interval, read
+    loosely at the few seeds a course can afford. Returns {"word", "diff", "two_se"}.
+    """
+    if min(n_a, n_b) < 1:
+        raise ValueError(f"compare_means needs at least one run on each side, got n_a={n_a} and n_b={n_b}")
+    two_se = 2 * math.sqrt(std_a ** 2 / n_a + std_b ** 2 / n_b)
+    diff = mean_a - mean_b
+    word = "beats" if diff > two_se else ("loses to" if diff < -two_se else "ties")
+    return {"word": word, "diff": float(diff), "two_se": float(two_se)}
+
+
+def compare_samples(a: Sequence[float], b: Sequence[float]) -> dict:
+    """`compare_means` of two samples (one value per seed or split), with their means and stds added."""
+    (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
+    return {**compare_means(ma, sa, len(a), mb, sb, len(b)), "mean_a": ma, "std_a": sa, "mean_b": mb, "std_b": sb}

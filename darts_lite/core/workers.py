@@ -1,7 +1,7 @@
 """Independent jobs on a CPU's cores: processes of one thread each, instead of one process of all threads.
 
 The course's networks are small: their kernels cannot keep two threads busy. A search step of
-notebook 07 takes 1.2x less time on 2 threads than on 1 (`benchmarks/README.md`), so independent jobs
+notebook 07 takes 1.2x less time on 2 threads than on 1 (`docs/benchmarks.md`), so independent jobs
 (the models of an experiment's splits) finish sooner side by side, one thread each, than one after
 the other on two threads. `run_in_processes` runs them so, starting each job once the job it waits
 for (`after`) has finished; the warnings a job raised are raised again here, so that a notebook shows

@@ -14,7 +14,8 @@
   `remedies` (P-DARTS, DARTS-, beta-DARTS, DARTS+) and the supernet's `health`;
 * Sec. 3.2, evaluation: `network` (the derived network), `retrain`, `pipeline` (search, derive,
   retrain, in one run directory), `random_search` (the baseline at equal cost);
-* `viz` (cells, alphas, curves), `toy` (one edge, for notebook 02).
+* `viz` (cells, alphas, curves), `search_space_figure` (Fig. 1: the mixed cell, the supernet, the
+  derived cell), `toy` (one edge, for notebook 02).
 """
 from . import bilevel, decision, health, hypergradient, null, planted, remedies, viz
 from .config import SCHEDULES, SearchConfig
@@ -38,6 +39,7 @@ from .random_search import RandomSearchResult, random_search
 from .retrain import build_network, train_network
 from .search import SearchResult, arch_lr, build_supernet, make_optimizers, search, search_step
 from .search_many import search_many
+from .search_space_figure import search_space_figure
 from .search_cell import MixedOp, SearchCell
 from .supernet import SearchNetwork, fast_copy
 from .toy import hidden_op_task
@@ -49,5 +51,5 @@ __all__ = [
     "discrete_weights", "discretization_gap", "edge_index", "fast_copy", "health", "hidden_op_task", "hypergradient",
     "make_optimizers", "node_name", "null", "num_edges", "parse_cell", "planted", "plot_run", "random_genotype",
     "random_search", "register_op", "remedies", "retrain", "run", "save_search", "search", "search_and_retrain",
-    "search_many", "search_step", "seed_agreement", "train_network", "viz",
+    "search_many", "search_space_figure", "search_step", "seed_agreement", "train_network", "viz",
 ]

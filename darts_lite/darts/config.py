@@ -104,12 +104,12 @@ class SearchConfig(BaseSearchConfig):
 
 #: Architecture schedules by name (`SearchConfig.with_schedule`, `--schedule`).
 #: "paper": softmax mixing of every candidate, Adam at 3e-4 from the first step (Liu et al., 2019).
-#: "decisive": chosen by measurement to end decided within a CPU budget (README, notebook 02): a
+#: "decisive": chosen by measurement to end decided within a CPU budget (notebook 03): a
 #: warm-up of the weights in the softmax mixture for 30% of the epochs (PC-DARTS, P-DARTS), then
 #: one sampled operation per edge (Gumbel-softmax with a straight-through gradient, GDAS) with the
 #: temperature annealed from 10 to 0.1, and Adam's rate on alpha set by the budget rule
 #: (`search.arch_lr`: a travel of 20 spread over the alpha steps).
-#: "beta_darts": the best DARTS search measured on the ground truth (README, notebook 08): the softmax
+#: "beta_darts": the best DARTS search measured on the ground truth (notebook 08): the softmax
 #: relaxation, Adam's rate on alpha by the same budget rule, and beta-DARTS's Beta-Decay loss with
 #: lambda rising from 0 to 50 (`remedies.beta_decay`). It ties random search there and stays undecided
 #: (it keeps the alphas from concentrating): its argmax is read, not its kept weight.

@@ -77,7 +77,7 @@ class Network(nn.Module):
     `auxiliary=True`. Set `drop_path_prob` per epoch (the paper ramps it up linearly).
     """
 
-    faster_channels_last = True  # on a CPU, 1.6x a training step (`core.channels_last`, benchmarks/README.md)
+    faster_channels_last = True  # on a CPU, 1.6x a training step (`core.channels_last`, docs/benchmarks.md)
 
     def __init__(self, genotype: Genotype, C: int = 16, num_classes: int = 10, layers: int = 8,
                  in_channels: int = 3, auxiliary: bool = False, stem_multiplier: int = 3,

@@ -50,7 +50,7 @@ class DepthwiseConv2d(nn.Conv2d):
     channels-last, but computes a kernel both strided and dilated in plain memory.
 
     oneDNN's channels-last kernel is faster for every depthwise shape of the course but that one, which it
-    runs 2.2x slower than the plain kernel (forward + backward, `benchmarks/README.md`): the reduction
+    runs 2.2x slower than the plain kernel (forward + backward, `docs/benchmarks.md`): the reduction
     edges' dilated convolutions. The copies there and back cost less than the difference.
     """
 

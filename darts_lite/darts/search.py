@@ -12,13 +12,13 @@ history, alpha snapshots, a checkpoint after every epoch (and on Ctrl-C), and
 Three architecture schedules are named in `config.SCHEDULES`. "paper" is Algorithm 1 as published:
 softmax mixing of every candidate and Adam on alpha at 3e-4 from the first step; in a CPU budget
 it leaves the alphas at uniform (kept weight 1/7: undecided). "decisive", chosen by measurement
-(README, "A search that decides"): the first 30% of the epochs train w alone in the softmax mixture
+(notebook 03 compares the schedules on planted cells): the first 30% of the epochs train w alone in the softmax mixture
 (warm-up, as PC-DARTS and P-DARTS do); then every forward pass runs one operation per edge, sampled
 from softmax((alpha + g) / tau) with Gumbel noise g and a straight-through gradient (GDAS), tau
 annealed linearly from 10 to 0.1 over the epochs; and Adam's rate on alpha follows the budget rule
 of `arch_lr` (a fixed travel spread over the alpha steps); it decides, and collapses onto skips
-on the ground truth. "beta_darts", the course's default since it scored best there (README, "Does
-the search beat random?"): the softmax relaxation with the same budget rule and beta-DARTS's
+on the ground truth. "beta_darts", the course's default since it scored best there (notebook 08, where it still
+only ties random search): the softmax relaxation with the same budget rule and beta-DARTS's
 Beta-Decay loss (`remedies.beta_decay`). Every search records in its history and result whether it
 decided (`decision`) and whether its supernet stayed healthy (`health`), and warns when not.
 
@@ -279,7 +279,7 @@ def _undecided_remedy(config: SearchConfig) -> str:
         return decision.BETA_REMEDY
     if config.sampling == "softmax":
         return decision.DARTS_REMEDY
-    return "Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel."
+    return decision.SAMPLED_REMEDY
 
 
 def _snapshot(trajectory: dict, model: SearchNetwork, at: float) -> None:

@@ -1,7 +1,7 @@
 """Independent searches (seeds, schedules) side by side on a CPU's cores: `search_many`.
 
 A search at the course's sizes cannot keep two threads busy: one search step of notebook 07 takes
-1.2x less time on 2 threads than on 1 (`benchmarks/README.md`). Several searches of one notebook
+1.2x less time on 2 threads than on 1 (`docs/benchmarks.md`). Several searches of one notebook
 therefore finish sooner in one-thread processes side by side (`core.workers`) than one after the
 other on all threads. Each runs exactly as `search` runs it, into its own run directory.
 """

@@ -29,7 +29,7 @@ class SearchNetwork(BilevelModule):
     through its candidates (PC-DARTS).
     """
 
-    faster_channels_last = True  # on a CPU, 1.4x a search step (`core.channels_last`, benchmarks/README.md)
+    faster_channels_last = True  # on a CPU, 1.4x a search step (`core.channels_last`, docs/benchmarks.md)
 
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, nodes: int = 4,
                  multiplier: int = 4, stem_multiplier: int = 3, in_channels: int = 3,

@@ -154,7 +154,7 @@ def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
 
 
 def method_report(table: GroundTruth, record: dict, method: str, baseline: str = "random_search") -> dict:
-    """One method of a study seed by seed, against `baseline` at the same cost: the issue's targets as numbers.
+    """One method of a study seed by seed, against `baseline` at the same cost, as numbers.
 
     `top_percent` is the share of the space at least as good as the pick, averaged over seeds; the
     pick is never to be the all-skip cell nor below the space's median.

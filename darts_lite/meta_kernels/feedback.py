@@ -8,6 +8,8 @@ the kernels of each meta-kernel layer are replaced, in every copy, by their blen
 L_i the copies' current losses, so the kernel of the copy with the lower loss has more influence.
 `feedback_betas` is the rule; `blend_meta_kernels` applies it to every `MetaKernelConv` of the
 copies; `FeedbackGroup` runs the copies and the period, with an on/off switch for ablations.
+Feedback blocks are the course's own idea, with no paper behind them; notebook 05 tests whether
+they shorten the search.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Networks whose searched choice is the kernel size of each layer (notebooks 05 and 06).
 
-The design: a cheap first step (`DepthwiseSeparable` 11x11 on the image), then L layers whose
-kernel size is searched, global average pooling and a linear classifier. A layer is either
+The course's own design (no paper of its own; docs/library.md): a cheap first step
+(`DepthwiseSeparable` 11x11 on the image), then L layers whose kernel size is searched, global
+average pooling and a linear classifier. A layer is either
 (`depthwise=True`) a depthwise convolution, BatchNorm + ReLU, a 1x1 convolution to the layer's
 width, BatchNorm + ReLU (MobileNet style), or (`depthwise=False`) a full convolution to the
 layer's width, BatchNorm + ReLU.

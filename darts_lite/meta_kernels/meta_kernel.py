@@ -9,6 +9,8 @@ the kernel
 each K_s zero-padded (centred) to 7x7. With "same" padding (s // 2 for size s, 3 for the merged
 7x7) the output grids coincide for every stride, so the identity holds at stride 1 and 2. The merged
 operation costs one 7x7 convolution instead of three: a FLOP ratio of (9 + 25 + 49) / 49 = 1.7.
+Single-Path NAS (Stamoulis et al., 2019, ECML-PKDD) also holds every size in one kernel, its
+smaller kernels the centre of the largest and sharing its weights; here each size has its own.
 
 `MetaKernelConv` is that operation (depthwise or full); `separate` computes the same sum branch by
 branch (the yardstick of the tests and the benchmark); `derive` returns the plain convolution of the

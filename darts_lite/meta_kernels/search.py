@@ -1,7 +1,8 @@
 """The kernel-size search: meta-kernels, feedback blocks, L = CE + beta * LAT(alpha) and budgets.
 
-As the design describes it: random alpha init; until done, for every copy of the supernet (the
-feedback blocks, `replicas`): an architecture step on a search_val batch with
+The course's own design, with the expected-latency loss of ProxylessNAS (Cai, Zhu and Han, 2019,
+ICLR): random alpha init; until done, for every copy of the supernet (the feedback blocks,
+`replicas`): an architecture step on a search_val batch with
 
     L(alpha) = CE_val + beta * LAT(alpha) + lambda * sum_r relu(E[r](alpha) / budget_r - 1),
 

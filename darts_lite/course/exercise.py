@@ -1,0 +1,66 @@
+"""Exercises a student can check: `q1.check(answer)` says right or not yet, and why (as Kaggle Learn does).
+
+An `Exercise` holds its question, a `verify(answer)` that returns None when the answer is right
+and otherwise the reason it is not, and the explanation shown once it is right. `verify` never
+trusts the answer: it recomputes what is asked independently (often on fresh random inputs) and
+compares. A wrong answer, an unanswered one (`None`, `...`) and an answer that raises all give a
+message, never a traceback. Every exercise also carries `wrong`, a plausible wrong answer, so that
+the tests show each check can fail; the right answers live in `solutions/`.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+UNANSWERED = (None, Ellipsis)
+
+
+@dataclass
+class Exercise:
+    """One checkable exercise of a notebook. `check(answer)` prints the verdict and returns True when right."""
+
+    name: str                                # "q1"
+    question: str                            # one or two short sentences
+    verify: Callable[[Any], str | None]      # None when right, else why not
+    why: str                                 # what the right answer shows, printed once it is right
+    wrong: Any = None                        # a plausible wrong answer: the check must reject it
+    hint: str = ""
+    cpu_seconds: float = 5.0                 # what its solution takes on a 2-core CPU (all are well under 120)
+    extra: dict = field(default_factory=dict)
+
+    def result(self, answer: Any) -> str | None:
+        """None when `answer` is right, else the reason (unanswered, raised, or `verify`'s)."""
+        if any(answer is u for u in UNANSWERED):
+            return "no answer yet: replace the `...` or `None` with your answer."
+        try:
+            return self.verify(answer)
+        except Exception as err:  # noqa: BLE001 - a student's code may raise anything; say what it was
+            where = traceback.format_exception_only(type(err), err)[-1].strip()
+            return f"your answer raised {where}"
+
+    def check(self, answer: Any) -> bool:
+        """Print "Correct" and why, or "Not yet" and the reason (with the hint); True when right."""
+        reason = self.result(answer)
+        if reason is None:
+            print(f"{self.name}: Correct. {self.why}")
+            return True
+        print(f"{self.name}: Not yet: {reason}" + (f"\nHint: {self.hint}" if self.hint else ""))
+        return False
+
+    def show_hint(self) -> None:
+        print(f"{self.name}: {self.hint or 'no hint for this one: reread the section above it.'}")
+
+    def __repr__(self) -> str:
+        return f"Exercise({self.name}: {self.question})"
+
+
+def close(got: Any, expected: float, rel: float = 1e-6, abs_: float = 1e-9, what: str = "your value") -> str | None:
+    """None when `got` is a number within tolerance of `expected`, else why not."""
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return f"{what} should be a number, got {type(got).__name__}."
+    if abs(value - expected) <= max(abs_, rel * abs(expected)):
+        return None
+    return f"{what} is {value:.6g}; it should be {expected:.6g}."

@@ -1,0 +1,152 @@
+"""Notebook 06, the latency-constrained search: its findings and exercises."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+
+from ..core.decision import DECIDED
+from ..meta_kernels import CostTable
+from .common import decided
+from .exercise import Exercise, close
+
+NO_ANSWER = "no answer yet: your function returns None; write its body in place of the `...`."
+NAMES = {"mobilenet_v3_small": "MobileNetV3-small", "resnet18": "ResNet-18"}
+
+
+def _table(results: dict) -> str:
+    rho, (low, high) = results["table_rho"], results["table_rho_ci"]
+    order = "nearly the same order" if low >= 0.9 else ("mostly the same order" if low >= 0.5 else "an uncertain order")
+    return (f"The lookup table ranks {results['validate_samples']} random networks in {order} as measured: Spearman "
+            f"rho {rho:.2f} (95% CI {low:.2f}-{high:.2f}), mean absolute error {results['table_mape']:.1f}%.")
+
+
+def findings(results: dict) -> list[str]:
+    lines = [_table(results)]
+    found = results["found"]
+    budgeted = [r for r in found if r.get("budget_us") is not None]
+    if budgeted:
+        pred = sum(r["predicted_us"] <= r["budget_us"] for r in budgeted)
+        meas = sum(r["latency_us"] <= r["budget_us"] for r in budgeted)
+        lines.append(f"Searches under a latency budget: {pred} of {len(budgeted)} met it as predicted, "
+                     f"{meas} of {len(budgeted)} as measured.")
+    drift = results["drift_measured_over_predicted"]
+    lines.append(f"Measured over predicted latency, median over the found networks: {drift:.2f}. "
+                 f"The table's absolute values moved by {abs(drift - 1):.0%} since it was built; the search uses "
+                 "its ranking.")
+    kept = [r["kept_weight"] for r in found if r.get("kept_weight") is not None]
+    if kept:
+        uniform = 1 / len(results.get("kernel_sizes", (3, 5, 7)))
+        lines.append(decided(kept, uniform, "The latency searches"))
+    by_acc = max(found, key=lambda r: r["test_acc"])
+    front = results.get("pareto", [])
+    on_front = [r["model"] for r in found if r["model"] in front]
+    line = (f"{len(on_front)} of {len(found)} found networks lie on the accuracy-latency Pareto front. The most "
+            f"accurate, `{by_acc['model']}`, scores {by_acc['test_acc']:.3f} at {by_acc['latency_us']:.0f} us")
+    anchors = results.get("anchors", [])
+    big = max(anchors, key=lambda a: max(a["kernels"])) if anchors else None
+    lines.append(line + (f"; the `{big['model']}` anchor {big['test_acc']:.3f} at {big['latency_us']:.0f} us."
+                         if big else "."))
+    for h in results.get("hand_made", []):
+        name = NAMES.get(h["model"], h["model"])
+        better = [r for r in found if r["latency_us"] < h["latency_us"] and r["test_acc"] >= h["test_acc"]]
+        if better:
+            b = max(better, key=lambda r: r["test_acc"])
+            lines.append(f"`{b['model']}` is faster than {name} ({b['latency_us']:.0f} against "
+                         f"{h['latency_us']:.0f} us) "
+                         f"and at least as accurate ({b['test_acc']:.3f} against {h['test_acc']:.3f}).")
+        else:
+            lines.append(f"No found network is both faster than {name} ({h['latency_us']:.0f} us) and as accurate "
+                         f"({h['test_acc']:.3f}).")
+    lines.append(f"Data: {results.get('dataset', 'digits')}, one seed, {results.get('train_epochs', 'a few')} training "
+                 "epochs: accuracy differences have no spread to judge them.")
+    return lines
+
+
+# --- exercises -----------------------------------------------------------------------------------------
+
+def _expected(answer) -> str | None:
+    g = torch.Generator().manual_seed(11)
+    for sizes in (3, 3, 4):
+        alpha = torch.randn(sizes, generator=g) * 2
+        lut = (torch.rand(sizes, generator=g) * 900 + 100).tolist()
+        table = CostTable("any", (1, 1, 8, 8), tuple(range(3, 3 + 2 * sizes, 2)), {"latency_us": [lut]},
+                          {"latency_us": 0.0})
+        want = float(table.expected(alpha.unsqueeze(0))["latency_us"])
+        got = answer(alpha.clone(), list(lut))
+        if got is None:
+            return NO_ANSWER
+        reason = close(got, want, rel=1e-5,
+                       what=f"expected_latency(alpha={[round(a, 2) for a in alpha.tolist()]}, "
+                            f"lut={[round(v) for v in lut]})")
+        if reason:
+            return reason + " The check uses CostTable.expected, the search's latency term."
+    return None
+
+
+def _instances():
+    rng = np.random.default_rng(4)
+    for layers in (3, 3, 4, 4):
+        lut = [{k: float(v) for k, v in zip((3, 5, 7), np.sort(rng.uniform(100, 900, 3)))} for _ in range(layers)]
+        accuracy = {c: float(rng.uniform(0.8, 0.99)) for c in itertools.product((3, 5, 7), repeat=layers)}
+        cheapest, dearest = sum(r[3] for r in lut), sum(r[7] for r in lut)
+        yield lut, accuracy, float(cheapest + rng.uniform(0.2, 0.6) * (dearest - cheapest))
+
+
+def _best_under_budget(answer) -> str | None:
+    for lut, accuracy, budget in _instances():
+        fits = [c for c in accuracy if sum(lut[i][k] for i, k in enumerate(c)) <= budget]
+        want = max(fits, key=accuracy.get)
+        got = answer([dict(r) for r in lut], dict(accuracy), budget)
+        if got is None:
+            return NO_ANSWER
+        got = tuple(got)
+        if got not in accuracy:
+            return f"best_under_budget should return one kernel size per layer, as a tuple like {want}; got {got!r}."
+        cost = sum(lut[i][k] for i, k in enumerate(got))
+        if cost > budget:
+            return f"{got} costs {cost:.0f} us, over the budget of {budget:.0f} us."
+        if accuracy[got] < accuracy[want]:
+            return (f"{got} fits ({cost:.0f} of {budget:.0f} us) but scores {accuracy[got]:.3f}; {want} fits and "
+                    f"scores {accuracy[want]:.3f}. Try every choice.")
+    return None
+
+
+def _wrong_best(lut, accuracy, budget):
+    """Greedy: all largest kernels, then shrink the layer that saves the most until it fits."""
+    choice = [7] * len(lut)
+    while sum(lut[i][k] for i, k in enumerate(choice)) > budget:
+        i = max((i for i, k in enumerate(choice) if k > 3), key=lambda i: lut[i][choice[i]] - lut[i][choice[i] - 2])
+        choice[i] -= 2
+    return tuple(choice)
+
+
+q1 = Exercise(
+    "q1", "Write `expected_latency(alpha, lut)`: one layer's expected latency under softmax(alpha), given its "
+    "lookup-table row `lut` (one latency per kernel size).",
+    _expected, "The expectation is differentiable in alpha (softmax is), so latency can join the loss: "
+    "ProxylessNAS's E[latency].",
+    wrong=lambda alpha, lut: float(np.mean(lut)),
+    hint="torch.softmax(alpha, 0) @ torch.tensor(lut).", cpu_seconds=0.1)
+q2 = Exercise(
+    "q2", "Write `best_under_budget(lut, accuracy, budget)`: the most accurate choice of kernel sizes (a tuple, one "
+    "per layer) whose summed latency from `lut` fits the budget. `accuracy` maps each tuple to its accuracy.",
+    _best_under_budget, "Exhaustive search is exact but grows as 3^layers; a search with a latency term, or a "
+    "greedy trade-down, stands in for it on real spaces.",
+    wrong=_wrong_best, hint="itertools.product((3, 5, 7), repeat=len(lut)); keep the fits; take the max accuracy.",
+    cpu_seconds=0.1)
+exercises = [q1, q2]
+
+
+def headline(results: dict) -> str | None:
+    """The README's line: the table's ranking, the budgets, and whether the searches decided."""
+    kept = [r["kept_weight"] for r in results["found"] if r.get("kept_weight") is not None]
+    line = f"A measured latency table ranks networks as measured (Spearman rho {results['table_rho']:.2f})"
+    if not kept:
+        return line + "."
+    k = sum(w >= DECIDED for w in kept)
+    word = "**all ended undecided**" if k == 0 else f"{k} of {len(kept)} decided"
+    budgets = "met every budget" if results.get("budgets_met") else "missed a budget"
+    return (f"{line}; the latency searches {budgets}, but {word} (kept weight "
+            f"{min(kept):.2f}-{max(kept):.2f}, uniform {1 / len(results.get('kernel_sizes', (3, 5, 7))):.2f}).")

@@ -1,0 +1,86 @@
+"""The course modules (darts_lite.course): every notebook's findings and its checkable exercises.
+
+Each notebook has a module with `findings(results)` and `headline(results)`, computed from the
+results its committed execution recorded, and at least two exercises. Each exercise's check accepts
+the answer of `solutions/NN_slug.py`, and rejects its own plausible wrong answer, no answer and an
+answer that raises (a check that cannot fail would teach nothing). The solutions run as scripts
+too, as a student would run them, each within the exercises' 2-minute CPU bound.
+"""
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from darts_lite import course
+from darts_lite.course.exercise import Exercise
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = ROOT / "solutions"
+results_tool = importlib.util.spec_from_file_location("tools_results", ROOT / "tools" / "results.py")
+results = importlib.util.module_from_spec(results_tool)
+results_tool.loader.exec_module(results)
+
+
+def _solutions(stem: str):
+    path = SOLUTIONS / f"{stem}.py"
+    assert path.exists(), f"no solutions/{stem}.py: each notebook's exercises have their solutions there"
+    spec = importlib.util.spec_from_file_location(f"solutions_{stem[:2]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_notebook_has_a_course_module():
+    assert {p.stem for p in NOTEBOOKS} == set(course.NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_findings_are_computed_from_the_committed_results(path):
+    recorded = results.notebook_results(path)
+    lines = course.findings(path.stem, recorded)
+    assert lines and all(isinstance(s, str) and s.strip() for s in lines), f"{path.stem}: no findings"
+    headline = course.module(path.stem).headline(recorded)
+    assert headline is None or isinstance(headline, str)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_exercises_accept_the_solution_and_reject_wrong_answers(path, capsys):
+    exercises = course.exercises(path.stem)
+    assert len(exercises) >= 2, f"{path.stem}: at least two checkable exercises"
+    answers = _solutions(path.stem).ANSWERS
+    module = course.module(path.stem)
+    for q in exercises:
+        assert isinstance(q, Exercise) and getattr(module, q.name) is q, f"{path.stem}: {q.name} is not exported"
+        assert q.name in answers, f"solutions/{path.stem}.py has no answer to {q.name}"
+        assert q.result(answers[q.name]) is None, f"{path.stem} {q.name} rejects its solution: {q.result(answers[q.name])}"
+        assert q.wrong is not None and q.result(q.wrong) is not None, f"{path.stem} {q.name} accepts its wrong answer"
+        assert q.result(None) is not None and q.result(...) is not None
+
+        def raises(*args, **kwargs):
+            raise RuntimeError("a student's bug")
+        assert "raised RuntimeError" in q.result(raises) or q.result(raises) is not None
+        assert q.cpu_seconds <= 120
+    assert not q.check(q.wrong) and "Not yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_solutions_run_as_scripts(path):
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(SOLUTIONS / f"{path.stem}.py")], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, f"solutions/{path.stem}.py:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    assert proc.stdout.count("Correct.") == len(course.exercises(path.stem))
+    assert time.perf_counter() - start < 240, "the exercises of one notebook run within 2 minutes each"
+
+
+def test_a_check_says_why_and_never_raises(capsys):
+    q = Exercise("q9", "2 + 2?", lambda a: None if a == 4 else f"{a} is not 4.", "Arithmetic.", wrong=5)
+    assert q.check(4) and "Correct. Arithmetic." in capsys.readouterr().out
+    assert not q.check(5) and "5 is not 4." in capsys.readouterr().out
+    assert not q.check(None) and "no answer yet" in capsys.readouterr().out
+    boom = Exercise("q8", "?", lambda a: a(), "", wrong=1)
+    assert not boom.check(lambda: 1 / 0) and "ZeroDivisionError" in capsys.readouterr().out

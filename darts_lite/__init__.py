@@ -34,12 +34,14 @@ from .darts.supernet import SearchNetwork
 from .data import DataSplits, Split, load_dataset
 from .hands.gradcam import grad_cam, plot_grad_cam
 
+from . import course  # noqa: E402 (last: it reads the library above)
+
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError", "DAG", "DAGSearchConfig", "DAGSearchResult",
     "DataSplits", "Genotype", "GenotypeError", "MixedOp", "Network", "OPS", "PRIMITIVES",
-    "SearchCell", "SearchConfig", "SearchNetwork", "SearchResult", "Split", "TrainConfig", "TrainResult",
+    "SearchCell", "course", "SearchConfig", "SearchNetwork", "SearchResult", "Split", "TrainConfig", "TrainResult",
     "count_parameters", "derive_genotype", "evaluate", "get_device", "grad_cam", "load_dataset", "plot_grad_cam",
     "register_op", "savefig", "search", "search_dags", "search_step", "set_seed", "train_dag", "train_network",
 ]

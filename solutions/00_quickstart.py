@@ -23,4 +23,4 @@ def count_cells(nodes, n_ops):
 ANSWERS = {"q1": alpha_shape, "q2": count_cells}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb00, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb00, q).passed(a) for q, a in ANSWERS.items()]) else 1)

@@ -29,4 +29,4 @@ def majority_accuracy(y):
 ANSWERS = {"q1": split_by_person, "q2": majority_accuracy}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb01, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb01, q).passed(a) for q, a in ANSWERS.items()]) else 1)

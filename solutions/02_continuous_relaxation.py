@@ -32,4 +32,4 @@ def derive(alpha, primitives):
 ANSWERS = {"q1": mixed_op, "q2": derive}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb02, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb02, q).passed(a) for q, a in ANSWERS.items()]) else 1)

@@ -34,4 +34,4 @@ def first_order(L_val, w, alpha):
 ANSWERS = {"q1": second_order, "q2": first_order}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb03, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb03, q).passed(a) for q, a in ANSWERS.items()]) else 1)

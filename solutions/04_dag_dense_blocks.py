@@ -35,4 +35,4 @@ def is_valid_block(n, edges, max_skip=None):
 ANSWERS = {"q1": count_blocks, "q2": is_valid_block}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb04, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb04, q).passed(a) for q, a in ANSWERS.items()]) else 1)

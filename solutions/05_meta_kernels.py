@@ -30,4 +30,4 @@ def betas(losses):
 ANSWERS = {"q1": merge, "q2": conv_macs, "q3": betas}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb05, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb05, q).passed(a) for q, a in ANSWERS.items()]) else 1)

@@ -26,4 +26,4 @@ def verdict(mean_a, std_a, mean_b, std_b, n):
 ANSWERS = {"q1": balanced_accuracy, "q2": verdict}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb07, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb07, q).passed(a) for q, a in ANSWERS.items()]) else 1)

@@ -26,4 +26,4 @@ def top_and_regret(accuracies, pick):
 ANSWERS = {"q1": kendall_tau, "q2": top_and_regret}
 
 if __name__ == "__main__":
-    sys.exit(0 if all([getattr(nb08, q).check(a) for q, a in ANSWERS.items()]) else 1)
+    sys.exit(0 if all([getattr(nb08, q).passed(a) for q, a in ANSWERS.items()]) else 1)

@@ -64,7 +64,7 @@ def test_exercises_accept_the_solution_and_reject_wrong_answers(path, capsys):
             raise RuntimeError("a student's bug")
         assert "raised RuntimeError" in q.result(raises) or q.result(raises) is not None
         assert q.cpu_seconds <= 120
-    assert not q.check(q.wrong) and "Not yet" in capsys.readouterr().out
+    assert not q.passed(q.wrong) and "Not yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -79,8 +79,17 @@ def test_solutions_run_as_scripts(path):
 
 def test_a_check_says_why_and_never_raises(capsys):
     q = Exercise("q9", "2 + 2?", lambda a: None if a == 4 else f"{a} is not 4.", "Arithmetic.", wrong=5)
-    assert q.check(4) and "Correct. Arithmetic." in capsys.readouterr().out
-    assert not q.check(5) and "5 is not 4." in capsys.readouterr().out
-    assert not q.check(None) and "no answer yet" in capsys.readouterr().out
+    assert q.passed(4) and "Correct. Arithmetic." in capsys.readouterr().out
+    assert not q.passed(5) and "5 is not 4." in capsys.readouterr().out
+    assert not q.passed(None) and "no answer yet" in capsys.readouterr().out
+    assert q.check(5) is None and "Not yet" in capsys.readouterr().out  # a notebook cell shows no True/False
     boom = Exercise("q8", "?", lambda a: a(), "", wrong=1)
-    assert not boom.check(lambda: 1 / 0) and "ZeroDivisionError" in capsys.readouterr().out
+    assert not boom.passed(lambda: 1 / 0) and "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_a_function_left_as_the_placeholder_is_unanswered():
+    def student(x):
+        ...
+    q = Exercise("q7", "double x", lambda f: None if f(2) == 4 else "no.", "", wrong=lambda x: x)
+    assert "no answer yet" in q.result(student)
+    assert q.result(lambda x: 2 * x) is None and q.result(lambda x: x) == "no."

@@ -63,8 +63,12 @@ def test_margin_follows_the_top2_rule_of_parse_cell():
 
 def test_warn_if_undecided_names_the_remedy():
     d = D.decision({"normal": torch.full((14, 8), 1 / 8), "reduce": torch.full((14, 8), 1 / 8)})
-    with pytest.warns(C.UndecidedSearchWarning, match="decisive"):
+    with pytest.warns(C.UndecidedSearchWarning, match="random search at the same cost") as caught:
         C.warn_if_undecided(d, "the search", D.DARTS_REMEDY)
+    # The advice never recommends a schedule the ground truth shows collapsing onto skips.
+    assert "decisive" not in str(caught[0].message)
+    for remedy in (D.DARTS_REMEDY, D.BETA_REMEDY, D.SAMPLED_REMEDY):
+        assert "random search" in remedy and "with_schedule" not in remedy
     decided = D.decision({k: torch.softmax(30 * torch.eye(8)[torch.arange(14) % 7 + 1], -1)
                           for k in ("normal", "reduce")})
     with warnings.catch_warnings():

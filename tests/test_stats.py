@@ -41,3 +41,18 @@ def test_mape():
     assert mape([110, 90], [100, 100]) == pytest.approx(10.0)
     with pytest.raises(ValueError, match="0"):
         mape([1], [0])
+
+
+def test_compare_means_by_two_standard_errors():
+    from darts_lite.core.stats import compare_means, compare_samples
+    # SE = sqrt(0.03^2/3 + 0.04^2/3) = 0.05/sqrt(3) = 0.028868; 2 SE = 0.057735
+    assert compare_means(0.90, 0.03, 3, 0.84, 0.04, 3)["word"] == "beats"          # +0.06 > 0.0577
+    assert compare_means(0.90, 0.03, 3, 0.85, 0.04, 3)["word"] == "ties"           # +0.05
+    assert compare_means(0.80, 0.03, 3, 0.86, 0.04, 3)["word"] == "loses to"
+    c = compare_means(0.9, 0.03, 3, 0.85, 0.04, 3)
+    assert c["two_se"] == pytest.approx(0.1 / 3 ** 0.5) and c["diff"] == pytest.approx(0.05)
+    s = compare_samples([1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
+    assert s["mean_a"] == 2.0 and s["std_a"] == 1.0 and s["two_se"] == pytest.approx(2 / 3 ** 0.5)
+    assert s["word"] == "ties"  # +1.0 < 1.1547
+    with pytest.raises(ValueError, match="at least one run"):
+        compare_means(0.9, 0.0, 0, 0.8, 0.0, 3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from . import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08  # noqa: F401 (the notebooks' modules)
 from .exercise import Exercise
 
 NOTEBOOKS = {
@@ -52,4 +53,4 @@ def what_we_found(notebook: str, results: dict) -> None:
     display(Markdown(text))
 
 
-__all__ = ["Exercise", "NOTEBOOKS", "exercises", "findings", "module", "what_we_found"]
+__all__ = ["Exercise", "NOTEBOOKS", "exercises", "findings", "module", "what_we_found", *NOTEBOOKS.values()]

@@ -9,16 +9,33 @@ the tests show each check can fail; the right answers live in `solutions/`.
 """
 from __future__ import annotations
 
+import functools
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 UNANSWERED = (None, Ellipsis)
+NO_ANSWER = "no answer yet: replace the `...` or `None` with your answer."
+
+
+class _Unanswered(Exception):
+    """A function answer returned None: its body is still the `...` placeholder."""
+
+
+def _answered(function: Callable) -> Callable:
+    """`function`, raising `_Unanswered` where it returns None (a body that is still `...`)."""
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        out = function(*args, **kwargs)
+        if out is None:
+            raise _Unanswered
+        return out
+    return call
 
 
 @dataclass
 class Exercise:
-    """One checkable exercise of a notebook. `check(answer)` prints the verdict and returns True when right."""
+    """One checkable exercise of a notebook. `check(answer)` prints the verdict; `passed(answer)` also returns it."""
 
     name: str                                # "q1"
     question: str                            # one or two short sentences
@@ -32,14 +49,18 @@ class Exercise:
     def result(self, answer: Any) -> str | None:
         """None when `answer` is right, else the reason (unanswered, raised, or `verify`'s)."""
         if any(answer is u for u in UNANSWERED):
-            return "no answer yet: replace the `...` or `None` with your answer."
+            return NO_ANSWER
+        if callable(answer) and not isinstance(answer, type):
+            answer = _answered(answer)
         try:
             return self.verify(answer)
+        except _Unanswered:
+            return NO_ANSWER + " (your function returned None)"
         except Exception as err:  # noqa: BLE001 - a student's code may raise anything; say what it was
             where = traceback.format_exception_only(type(err), err)[-1].strip()
             return f"your answer raised {where}"
 
-    def check(self, answer: Any) -> bool:
+    def passed(self, answer: Any) -> bool:
         """Print "Correct" and why, or "Not yet" and the reason (with the hint); True when right."""
         reason = self.result(answer)
         if reason is None:
@@ -47,6 +68,10 @@ class Exercise:
             return True
         print(f"{self.name}: Not yet: {reason}" + (f"\nHint: {self.hint}" if self.hint else ""))
         return False
+
+    def check(self, answer: Any) -> None:
+        """`passed`, for the last line of a notebook cell: it prints the verdict and leaves no `True` below it."""
+        self.passed(answer)
 
     def show_hint(self) -> None:
         print(f"{self.name}: {self.hint or 'no hint for this one: reread the section above it.'}")

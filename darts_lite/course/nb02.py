@@ -3,21 +3,29 @@ from __future__ import annotations
 
 import torch
 
+from ..core.decision import DECIDED
 from ..darts.genotypes import edge_index, parse_cell
 from ..darts.ops import PRIMITIVES
 from ..darts.search_cell import MixedOp
-from .common import decided
 from .exercise import Exercise
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
 
 
 def findings(results: dict) -> list[str]:
     lines = []
     if results.get("architectures") and results.get("n_alpha"):
-        lines.append(f"One supernet with {results['n_alpha']} alphas stands for {results['architectures']:.1e} "
-                     "discrete architectures, and it is trained once.")
+        lines.append(f"One supernet with {results['n_alpha']} alphas stands for "
+                     f"{results['architectures']:.1e}".replace("e+", "e") + " discrete architectures, trained once.")
     if results.get("kept_weight_normal") is not None:
-        uniform = 1 / sum(p != "none" for p in PRIMITIVES)
-        lines.append(decided([results["kept_weight_normal"]], uniform, "The search's normal cell"))
+        k, uniform = results["kept_weight_normal"], 1 / sum(p != "none" for p in PRIMITIVES)
+        need = results.get("decided_threshold", DECIDED)
+        verdict = results.get("decided", k >= need)
+        lines.append(f"The search is {'decided' if verdict else 'undecided'}: its normal cell's kept weight is "
+                     f"{k:.2f}; uniform alphas give {uniform:.2f}, deciding needs {need:.2f}." +
+                     ("" if verdict else " Its genotype is close to a random draw."))
     s, d, g = results["supernet_acc"], results["discretized_acc"], results["gap"]
     size = "large" if g >= 0.1 else ("small" if g > 0.02 else "none to speak of")
     lines.append(f"The discretisation gap is {size}: validation accuracy {s:.3f} as a mixture, {d:.3f} as the "
@@ -33,11 +41,11 @@ def findings(results: dict) -> list[str]:
         full = sum(x >= 1.0 for x in per_seed)
         verdict = "well above" if min(per_seed) > 3 * c else ("above" if r > c else "not above")
         lines.append(f"The planted cell is found {verdict} chance: mean recovery {r:.2f} against {c:.3f} for a "
-                     f"random genotype; {full} of {len(per_seed)} seed(s) recovered every pair.")
+                     f"random genotype. {full} of {_seeds(len(per_seed))} recovered every pair.")
     if results.get("dataset"):
-        lines.append(f"Data: {results['dataset']} at {results['image_size']} px, one search of "
-                     f"{results['epochs']} epochs, {len(results.get('planted_recoveries') or [0])} planted "
-                     "seed(s): small-sample numbers.")
+        planted_seeds = _seeds(len(results.get("planted_recoveries") or [0])).replace(" ", " planted ")
+        lines.append(f"Data: {results['dataset']} at {results['image_size']} px, one search of {results['epochs']} "
+                     f"epochs, {planted_seeds}: small-sample numbers.")
     return lines
 
 
@@ -122,11 +130,13 @@ def _derive(answer) -> str | None:
         except (TypeError, ValueError):
             return "return a list of (operation name, input node) pairs, two per node, node after node."
         if len(got) != len(want) or sum(len(n) for n in got) != 2 * len(want):
-            return f"a 4-node cell has {2 * len(want)} (operation, input) pairs, two per node; you returned {len(got) * 2}."
+            return (f"a 4-node cell has {2 * len(want)} (operation, input) pairs, two per node; "
+                    f"you returned {sum(len(n) for n in got)}.")
         if got == want:
             continue
         if any(op == "none" for node in got for op, _ in node):
-            return "your cell contains `none`. Leave `none` out, both when ranking a node's edges and when picking an edge's operation."
+            return ("your cell contains `none`. Leave `none` out, both when ranking a node's edges and when "
+                    "picking an edge's operation.")
         if got == _by_node(_raw_alpha_rule(alpha, PRIMITIVES)):
             return ("you ranked edges by their raw alphas. Rank them by softmax weights: each edge's softmax "
                     "is normalised over its own row, `none` included, so the two orders can differ.")

@@ -37,7 +37,7 @@ def findings(results: dict) -> list[str]:
         lines.append(f"The searched block has {r['found_params']:,.0f} parameters, the chain {r['plain_params']:,.0f}: "
                      "skips add weights, so part of a gain may be capacity.")
     if r.get("kept_weight"):
-        lines.append(decided(r["kept_weight"], r["uniform_kept_weight"], "The DAG searches (which block)"))
+        lines.append(decided(r["kept_weight"], r["uniform_kept_weight"], "The DAG searches"))
     if "shared_params" in r:
         lines.append(f"The supernet's shared weights hold {r['shared_params']:,} parameters; its "
                      f"{r['blocks']} blocks as separate networks would need {r['separate_params']:,}.")
@@ -45,7 +45,7 @@ def findings(results: dict) -> list[str]:
                  f"{r['space_n6_skip2']:,}.")
     if "train_epochs" in r:
         lines.append(f"Small-sample numbers: {n} seeds, {r['train_epochs']} training epochs, "
-                     f"{r['image_size']}x{r['image_size']} {r['dataset']} images.")
+                     f"{r['dataset']} at {r['image_size']}x{r['image_size']} pixels.")
     return lines
 
 

@@ -86,6 +86,16 @@ def test_notebook_has_the_course_structure(path):
     assert len(guards) == 1, f"{path.name}: needs one install guard (a code cell tagged {GUARD_TAG!r})"
     assert any("## Summary" in c.source for c in nb.cells), f"{path.name}: no '## Summary' section"
     assert any("## Exercises" in c.source for c in nb.cells), f"{path.name}: no '## Exercises' section"
+    # The course's shape: what it found (computed), the Summary restating it (generated), checkable exercises.
+    heads = [next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and head in c.source), None)
+             for head in ("## What we found", "## Summary", "## Exercises")]
+    assert None not in heads and heads == sorted(heads), f"{path.name}: What we found, Summary, Exercises in order"
+    found = nb.cells[heads[0] + 1]
+    assert found.cell_type == "code" and f'what_we_found("{path.stem[:2]}", results)' in found.source
+    summary = "".join(c.source for c in nb.cells[heads[1]:heads[2]])
+    assert f"<!-- generated:findings/{path.stem[:2]} -->" in summary, f"{path.name}: the Summary restates its findings"
+    checks = [c for c in nb.cells[heads[2]:] if c.cell_type == "code" and re.search(r"\.q\d+\.check\(", c.source)]
+    assert len(checks) >= 2, f"{path.name}: at least two checkable exercises (cells calling nbNN.qK.check)"
 
 
 # Committed executed (`make notebooks`): current, without errors, paths or bloat.

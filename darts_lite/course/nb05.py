@@ -42,7 +42,7 @@ def findings(results: dict) -> list[str]:
              "float64 rounding: at stride 1 and 2, depthwise and full."]
     ops = results["op_speedup"]
     lo, hi = min(ops.values()), max(ops.values())
-    flop = results.get("flop_ratio", 83 / 49)
+    flop = results["flop_ratio"]
     above = sum(s > flop for s in ops.values())
     where = ("every shape" if above == len(ops) else "no shape" if above == 0 else f"{above} of {len(ops)} shapes")
     lines.append(f"Merging ran one operation {lo:.2f}x to {hi:.2f}x faster than separate branches on "

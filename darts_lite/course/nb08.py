@@ -8,12 +8,6 @@ import numpy as np
 from ..core.stats import compare_means
 from .exercise import Exercise, close
 
-# An "answers" line of results recorded before `versus_random` existed (the same rule, as text).
-_ANSWER = re.compile(r"^(?P<method>\S+) (?P<word>beats|ties|loses to) random search: (?P<mean_a>[\d.]+) ± "
-                     r"(?P<std_a>[\d.]+) against (?P<mean_b>[\d.]+) ± (?P<std_b>[\d.]+) \(difference "
-                     r"(?P<diff>[+-][\d.]+), 2 SE (?P<two_se>[\d.]+)\)")
-
-
 def _number(text) -> float | None:
     """The leading number of a table cell ("0.89 ± 0.04" -> 0.89); None for "n/a"."""
     m = re.match(r"\s*(-?[\d.]+)", str(text))
@@ -22,14 +16,7 @@ def _number(text) -> float | None:
 
 def _versus_random(results: dict) -> list[dict]:
     """Each supernet search against random search: {"method", "word", "diff", "two_se", "mean_a", ...}."""
-    if "versus_random" in results:
-        return results["versus_random"]
-    rows = []
-    for line in results.get("answers", []):
-        m = _ANSWER.match(line)
-        if m:
-            rows.append({k: (v if k in ("method", "word") else float(v)) for k, v in m.groupdict().items()})
-    return rows
+    return results.get("versus_random", [])
 
 
 def _names(rows: list[dict]) -> str:

@@ -73,7 +73,7 @@ def render(key: str, page: Path, root: Path = ROOT) -> str:
     if key == "course-results":
         parts = []
         for number, path in books.items():
-            parts.append(f"### [{_title(path)}]({rel}/{path.name})\n\n"
+            parts.append(f"## [{_title(path)}]({rel}/{path.name})\n\n"
                          + bullets(course.findings(number, notebook_results(path))))
         return "\n".join(parts)
     raise KeyError(f"{page.name}: unknown generated block {key!r} (findings/NN, headline, course-results)")

@@ -276,10 +276,11 @@ def worker(threads: int, references: Path | None) -> None:
 
 
 # ----------------------------------------------------------------------------------------- the driver
-def environments(threads: tuple[int, ...]) -> list[tuple[str, dict[str, str], int]]:
-    """(label, environment variables, threads): the host's instruction set and, above AVX2, capped at AVX2."""
+def environments(threads: tuple[int, ...], capped: bool = True) -> list[tuple[str, dict[str, str], int]]:
+    """(label, environment variables, threads): the host's instruction set and, above AVX2, capped at AVX2
+    (`capped=False`: the host's alone)."""
     isas = [("native", {})]
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "DEFAULT") and "avx2" in instruction_sets():
+    if capped and torch.backends.cpu.get_cpu_capability() not in ("AVX2", "DEFAULT") and "avx2" in instruction_sets():
         isas.append(("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}))
     heap = {"MALLOC_CHECK_": "3"}
     if DEBUG_MALLOC is not None:
@@ -336,7 +337,7 @@ def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Pat
 
 
 def sweep(names: list[str], channels: list[int], threads: tuple[int, ...], confirm: bool = False,
-          progress: bool = True, hang_seconds: float = HANG_SECONDS) -> list[dict]:
+          progress: bool = True, hang_seconds: float = HANG_SECONDS, capped: bool = True) -> list[dict]:
     """Every case at every channel count, stride and side, in every environment: one row each (also printed).
 
     A crash is charged to the case that was running; `confirm` runs each crashed case again alone, in a fresh
@@ -344,7 +345,7 @@ def sweep(names: list[str], channels: list[int], threads: tuple[int, ...], confi
     rows = []
     references = Path(tempfile.mkdtemp(prefix="kernel_sweep_"))
     try:
-        for label, env, t in environments(threads):
+        for label, env, t in environments(threads, capped):
             rows += _sweep_environment(names, channels, label, env, t, references, confirm, progress, hang_seconds)
     finally:
         shutil.rmtree(references, ignore_errors=True)

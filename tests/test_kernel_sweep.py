@@ -35,7 +35,7 @@ def test_every_case_of_the_course_passes_the_sweep(kernel_sweep):
     PyTorch's own strided layer ("family": "torch") is left out here: each of its crashes costs a fresh process,
     and it is not judged (the reproducer below records it); `python benchmarks/kernel_sweep.py` runs it too."""
     names = [name for name, case in kernel_sweep.all_cases().items() if case.family == "course"]
-    channels = [2, 3, 4, 8, 16]
+    channels = [2, 3, 8, 16]
     rows = kernel_sweep.sweep(names, channels, (1, 2), progress=False)
     result = kernel_sweep.summary(rows)
     assert result["course_failures"] == []
@@ -51,7 +51,8 @@ def test_every_case_of_the_course_passes_the_sweep(kernel_sweep):
 
 def test_a_crash_fails_its_case_and_not_the_sweep(kernel_sweep):
     """A case that kills its process (os.abort) is reported as a crash; the cases after it still run."""
-    rows = kernel_sweep.sweep(["self_test_abort", "factorized_reduce"], [2], (1,), confirm=True, progress=False)
+    rows = kernel_sweep.sweep(["self_test_abort", "factorized_reduce"], [2], (1,), confirm=True, progress=False,
+                              capped=False)
     by_case = {}
     for row in rows:
         by_case.setdefault(row["case"], set()).add(row["status"])

@@ -44,7 +44,7 @@ SMALL = {
     "02_continuous_relaxation": dict(IMAGE_SIZE=8, LAYERS=3, CHANNELS=2, EPOCHS=2, BATCH_SIZE=128, PLANTED_SEEDS=1,
                                      PLANTED_STEPS=10, PLANTED_CHANNELS=4),
     "03_bilevel_approximation": dict(SEEDS=1, EPOCHS=1, TRAIN_EPOCHS=1, IMAGE_SIZE=8, LAYERS=3, CHANNELS=4,
-                                     BATCH_SIZE=256, HG_BATCH=8, RADII=[0.1, 0.01, 1e-6], REPEATS=1, PLANTED_SEEDS=1,
+                                     BATCH_SIZE=256, HG_BATCH=8, RADII=[0.01, 1e-6], REPEATS=1, PLANTED_SEEDS=1,
                                      PLANTED_EPOCHS=2, PLANTED_IMAGES=256, PLANTED_CHANNELS=2),
     "04_dag_dense_blocks": dict(SEEDS=2, IMAGE_SIZE=8, LAYERS=3, BLOCKS=2, WIDTH=16, ROUNDS=2, WEIGHT_STEPS=5,
                                 ARCH_STEPS=2, TRAIN_EPOCHS=2, LAYERS_GRID=[3], BLOCKS_GRID=[2], SKIP_GRID=[0],

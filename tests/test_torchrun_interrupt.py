@@ -15,7 +15,7 @@ import pytest
 import torch
 
 ARGS = ["search", "--dataset", "digits", "--image-size", "8", "--layers", "3", "--channels", "4", "--nodes", "2",
-        "--multiplier", "2", "--epochs", "4", "--batch-size", "16", "--device", "cpu", "--seed", "1"]
+        "--multiplier", "2", "--epochs", "4", "--batch-size", "32", "--device", "cpu", "--seed", "1"]
 
 
 def torchrun(out: Path, *extra: str) -> subprocess.Popen:

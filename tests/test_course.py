@@ -56,7 +56,8 @@ def test_exercises_accept_the_solution_and_reject_wrong_answers(path, capsys):
     for q in exercises:
         assert isinstance(q, Exercise) and getattr(module, q.name) is q, f"{path.stem}: {q.name} is not exported"
         assert q.name in answers, f"solutions/{path.stem}.py has no answer to {q.name}"
-        assert q.result(answers[q.name]) is None, f"{path.stem} {q.name} rejects its solution: {q.result(answers[q.name])}"
+        reason = q.result(answers[q.name])
+        assert reason is None, f"{path.stem} {q.name} rejects its solution: {reason}"
         assert q.wrong is not None and q.result(q.wrong) is not None, f"{path.stem} {q.name} accepts its wrong answer"
         assert q.result(None) is not None and q.result(...) is not None
 

@@ -55,7 +55,9 @@ def _parse(page: Path) -> _Links:
 
 
 def _can_cut_the_network() -> bool:
-    return bool(shutil.which("unshare")) and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,8 @@ def site(tmp_path_factory) -> Path:
         return out
     proc = subprocess.run(["unshare", "-n", sys.executable, str(site_tool.ROOT / "tools" / "site.py"), str(out)],
                           capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, "the book did not build with the network cut:\n" + proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, ("the book did not build with the network cut:\n" + proc.stdout[-2000:]
+                                  + proc.stderr[-2000:])
     return out
 
 

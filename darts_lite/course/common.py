@@ -8,7 +8,9 @@ from ..core.stats import compare_means
 
 
 def versus(name: str, a: dict, other: str, b: dict, n: int, measure: str = "accuracy") -> str:
-    """"NAME beats|ties|loses to OTHER. Measure: m ± s against m ± s (difference, 2 SE)", from {"mean", "std"} dicts."""
+    """"NAME beats|ties|loses to OTHER. Measure: m ± s against m ± s (difference, 2 SE)".
+
+    `a` and `b` are {"mean", "std"} dicts over `n` runs each."""
     c = compare_means(a["mean"], a["std"], n, b["mean"], b["std"], n)
     return (f"{name} **{c['word']}** {other}. {measure.capitalize()}: {a['mean']:.3f} ± {a['std']:.3f} against "
             f"{b['mean']:.3f} ± {b['std']:.3f} (difference {c['diff']:+.3f}, 2 SE {c['two_se']:.3f}, n = {n}).")

@@ -95,7 +95,8 @@ def _kept_weight_lines(r: dict) -> list[str]:
         verdict = f"the alphas moved, but no search decided (kept weight {DECIDED:.2f})."
     else:
         verdict = f"{sum(k >= DECIDED for k in kept)} of {len(kept)} searches decided."
-    line = f"Both orders end at a kept weight of {span}, where uniform alphas give 1/{round(1 / u)} = {u:.2f}: {verdict}"
+    line = (f"Both orders end at a kept weight of {span}, where uniform alphas give 1/{round(1 / u)} = {u:.2f}: "
+            f"{verdict}")
     if "alpha_max_change" in r:
         line += f" No operation's weight changed by more than {r['alpha_max_change']:.3f}."
     return [line]

@@ -58,7 +58,8 @@ def _balanced_accuracy(answer) -> str | None:
             return "no answer yet: your function returns None; write its body in place of the `...`."
         reason = close(got, float(np.mean(recalls)), what="balanced_accuracy(y, p)")
         if reason:
-            return reason + " Balanced accuracy is the mean over the classes of the share of that class predicted right."
+            return reason + (" Balanced accuracy is the mean over the classes of the share of that class "
+                             "predicted right.")
     return None
 
 

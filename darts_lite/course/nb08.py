@@ -85,7 +85,8 @@ def _null(results: dict) -> tuple[str, str] | None:
     top = max(rows, key=lambda m: _number(m["null kept (normal)"]))
     decided = [tuple(int(x) for x in m["decided"].split(" of ")) for m in rows]
     better = [m for m in rows if _number(m["null acc"]) is not None and _number(m["null acc"]) >= _number(m["acc"])]
-    return (f"On shuffled labels the alphas concentrate too: kept weight up to {_number(top['null kept (normal)']):.2f} "
+    null_kept = _number(top['null kept (normal)'])
+    return (f"On shuffled labels the alphas concentrate too: kept weight up to {null_kept:.2f} "
             f"({top['method']}; {_number(top['kept (normal)']):.2f} on real labels). "
             f"Above that null, {sum(d for d, _ in decided)} of {sum(n for _, n in decided)} searches decided.",
             f"The picks made on shuffled labels have a mean accuracy at least as high as the real picks' in "
@@ -100,7 +101,8 @@ def _nb201(results: dict) -> list[str]:
         a, b = final["regularised evolution"], final["random search"]
         c = compare_means(a["mean"], a["std"], a["n"], b["mean"], b["std"], b["n"])
         lines.append(f"There, after {results['nb201_queries']} queries, regularised evolution **{c['word']}** random "
-                     f"search: CIFAR-10 test {a['mean']:.2f} ± {a['std']:.2f} against {b['mean']:.2f} ± {b['std']:.2f} "
+                     f"search: CIFAR-10 test {a['mean']:.2f} ± {a['std']:.2f} against "
+                     f"{b['mean']:.2f} ± {b['std']:.2f} "
                      f"({a['n']} runs each).")
     else:
         best = results["nb201_best_so_far"]

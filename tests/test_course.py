@@ -16,13 +16,12 @@ import pytest
 
 from darts_lite import course
 from darts_lite.course.exercise import Exercise
+from test_notebooks import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = ROOT / "solutions"
-results_tool = importlib.util.spec_from_file_location("tools_results", ROOT / "tools" / "results.py")
-results = importlib.util.module_from_spec(results_tool)
-results_tool.loader.exec_module(results)
+results = load_tool("results")
 
 
 def _solutions(stem: str):

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: help demo test notebooks results links site install install-test graphviz chromium clean bench score nulls
+.PHONY: help demo test notebooks results links site install install-test graphviz chromium clean ground-truth score nulls benchmarks
 
 help:
 	@echo "make demo   - create $(VENV), install darts_lite, run a DARTS search end to end (<10 min on a CPU)"
@@ -12,9 +12,10 @@ help:
 	@echo "make notebooks - execute every notebook in place at its CPU defaults (about 22 min on 2 cores)"
 	@echo "make results - write the notebooks' measured results into the README, docs/ and their Summaries"
 	@echo "make links  - rewrite the notebooks' Colab badges and install guards from pyproject.toml"
-	@echo "make bench  - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~16 min on 2 cores)"
+	@echo "make ground-truth - rebuild the ground-truth table data/ground_truth/ (every cell trained; resumable, ~16 min on 2 cores)"
 	@echo "make score  - score every search method on it over 3 seeds, with their shuffled-label nulls (~16 min)"
 	@echo "make nulls  - measure the null of the demo's search (its kept weight on shuffled labels, 3 seeds)"
+	@echo "make benchmarks - run every script of benchmarks/ at its defaults: JSON lines into build/benchmarks/"
 	@echo "make site   - render the README, docs/ and the executed notebooks into an HTML book: build/site/"
 	@echo "make clean  - remove runs/, build/ (the book, notebook work folders) and caches (keeps $(VENV))"
 
@@ -64,7 +65,7 @@ notebooks: install-test graphviz
 
 # The ground truth (notebook 08). Each writes into data/ what is committed there; run them after changing
 # the space, the recipe or a search method, then `make notebooks NB=08`.
-bench: install
+ground-truth: install
 	$(PY) -m darts_lite bench
 
 score: install
@@ -72,6 +73,16 @@ score: install
 
 nulls: install
 	$(PY) -m darts_lite null --demo
+
+# Time the hot paths and check the CPU kernels on this machine (docs/benchmarks.md says what each measures).
+# Each script prints JSON lines; they land in build/benchmarks/NAME.jsonl. Run on an otherwise idle machine.
+BENCHMARKS := $(wildcard benchmarks/*.py)
+benchmarks: install
+	@mkdir -p build/benchmarks
+	@for script in $(BENCHMARKS); do \
+	  name=$$(basename $$script .py); echo "benchmarks/$$name.py -> build/benchmarks/$$name.jsonl"; \
+	  $(PY) $$script > build/benchmarks/$$name.jsonl || exit 1; \
+	done
 
 # Fill the generated blocks of the README, docs/ and the notebooks' Summaries from the committed results.
 results: install-test

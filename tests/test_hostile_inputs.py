@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from darts_lite.data import files
+from darts_lite import readers
 from darts_lite.core.checkpoint import load_checkpoint
 from darts_lite.core.config import ConfigError
 from darts_lite.core.runs import claim, read_jsonl, update_metrics
@@ -179,7 +179,7 @@ def test_a_file_far_too_large_is_refused_before_it_is_read(name, tmp_path):
     filename, load, error = LOADERS[name]
     big = tmp_path / filename
     with open(big, "wb") as f:  # a sparse file: its size, not its bytes, on disk
-        f.truncate(files.MAX_JSON_BYTES + 1)
+        f.truncate(readers.MAX_JSON_BYTES + 1)
     with pytest.raises(error, match=f"{filename} is not a .*file: 16,777,217 bytes, over the 16,777,216-byte limit"):
         load(big)
 
@@ -202,7 +202,7 @@ def test_read_bytes_stops_at_the_limit_even_if_the_file_grows_after_the_check(tm
     monkeypatch.setattr(files, "check_file", lambda p, *a, **k: Path(p))  # as if it was small when checked
     path.write_bytes(b" " * 2000)
     with pytest.raises(ValueError, match="over the 1,000-byte limit"):
-        files.read_bytes(path, "genotype", max_bytes=1000)
+        readers.read_bytes(path, "genotype", max_bytes=1000)
 
 
 def test_a_cost_table_without_its_fields_names_the_file(tmp_path):

@@ -18,7 +18,7 @@ from ..core.tables import key_value_table
 from ..core.training import TrainConfig
 from ..dag_blocks.config import DAGSearchConfig
 from ..darts.config import SCHEDULES, SearchConfig
-from ..data.files import read_json
+from ..readers import read_json
 from . import ground_truth
 from .options import DEMO_SCHEDULE, DEMO_SEARCH, DEMO_TRAIN, add_config_args, as_options, config_from
 

@@ -9,7 +9,7 @@ from ..core.config import ConfigError, field_help
 from ..core.training import TrainConfig
 from ..dag_blocks.config import DAGSearchConfig
 from ..darts.config import SearchConfig
-from ..data.files import read_json
+from ..readers import read_json
 from ..ground_truth.build import BenchConfig
 
 # `make demo`'s search and retraining (also the configuration whose null `python -m darts_lite null --demo` measures).

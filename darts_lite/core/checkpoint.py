@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import torch
 
-from ..data.files import torch_load
+from ..readers import torch_load
 
 
 class NonFiniteLossError(RuntimeError):

@@ -17,7 +17,7 @@ import tokenize
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..data.files import read_json
+from ..readers import read_json
 from .tables import text_table
 
 

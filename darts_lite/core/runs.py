@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from ..data import DataSplits, as_grayscale, load_dataset
-from ..data.files import read_json, read_json_lines
+from ..readers import read_json, read_json_lines
 from .config import ConfigError, write_json
 from .loop import restore
 from .runtime import get_device, set_seed

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 
 from ..core.config import write_json
-from ..data.files import read_json
+from ..readers import read_json
 from .ops import OPS, PRIMITIVES
 
 Gene = tuple[tuple[str, int], ...]

@@ -23,7 +23,7 @@ from ..core.figures import savefig
 from ..core.runs import load_data, update_metrics
 from ..core.training import TrainConfig, TrainResult
 from ..data import DataSplits
-from ..data.files import read_json, torch_load
+from ..readers import read_json, torch_load
 from . import viz
 from .config import SearchConfig
 from .genotypes import Genotype

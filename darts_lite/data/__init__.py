@@ -4,9 +4,8 @@
 this package registers the built-in ones ("digits", offline; "cifar10", which
 downloads once; "hands11k", 11K Hands from $HANDS11K_ROOT or data/11k-hands/).
 Add your own with `@register_dataset("name")`. `leakage_gap` measures how much a split that
-is not subject-disjoint flatters a classifier. `files` reads the files users hand each other (JSON,
-torch files) bounded in size and checked for their kind. This package imports nothing else of darts_lite:
-it is the ground floor that every other part stands on.
+is not subject-disjoint flatters a classifier. It reads files through `darts_lite.readers` (bounded
+in size, checked for their kind), the one layer below it, and imports nothing else of darts_lite.
 """
 from .base import (
     DATASETS,

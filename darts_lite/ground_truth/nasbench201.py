@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.files import read_bytes
+from ..readers import read_bytes
 from ..data.reference import reference_file
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

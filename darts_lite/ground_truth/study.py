@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from ..core.config import write_json
 from ..core.stats import mean_std
 from ..darts.null import null_row, shuffled_labels, threshold
-from ..data.files import read_json
+from ..readers import read_json
 from ..data.reference import reference_file
 from . import methods  # noqa: F401  (registers the methods)
 from .build import code_version

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from ..core.config import Config, ConfigError, check_name, check_ranges
 from ..core.training import TrainConfig
 from ..darts.config import SearchConfig
-from ..data.files import read_json
+from ..readers import read_json
 from ..meta_kernels.config import KernelSearchConfig
 from .baselines import HAND_MADE
 

@@ -21,7 +21,7 @@ from ..core.timing import measure_latencies
 from ..darts.genotypes import Genotype
 from ..darts.retrain import build_network
 from ..data import DataSplits
-from ..data.files import torch_load
+from ..readers import torch_load
 from ..meta_kernels.search import build_kernel_net
 from .baselines import hand_made
 from .config import RunConfig

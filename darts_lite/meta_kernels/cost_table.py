@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from ..core.cost import count_macs, count_parameters
 from ..core.stats import mape, spearman
 from ..core.timing import measure_latency
-from ..data.files import read_json
+from ..readers import read_json
 from .kernel_net import KernelNet, KernelSearchNet
 
 RESOURCES = ("latency_us", "macs", "params")

@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files import read_bytes
+from ...readers import read_bytes
 
 MAX_CSV_BYTES = 64 * 2**20  # the published HandInfo.csv is 0.8 MB (11,076 rows)
 COLUMNS = ("id", "age", "gender", "skinColor", "accessories", "nailPolish", "aspectOfHand", "imageName",

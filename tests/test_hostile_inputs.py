@@ -199,7 +199,7 @@ def test_a_device_that_never_ends_is_not_read(tmp_path):
 def test_read_bytes_stops_at_the_limit_even_if_the_file_grows_after_the_check(tmp_path, monkeypatch):
     path = tmp_path / "g.json"
     path.write_text("{}")
-    monkeypatch.setattr(files, "check_file", lambda p, *a, **k: Path(p))  # as if it was small when checked
+    monkeypatch.setattr(readers.bounded, "check_file", lambda p, *a, **k: Path(p))  # as if it was small when checked
     path.write_bytes(b" " * 2000)
     with pytest.raises(ValueError, match="over the 1,000-byte limit"):
         readers.read_bytes(path, "genotype", max_bytes=1000)

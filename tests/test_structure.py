@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "darts_lite"
 FACES = ("darts_lite", "darts_lite.core", "darts_lite.darts", "darts_lite.dag_blocks", "darts_lite.meta_kernels",
          "darts_lite.hands", "darts_lite.ground_truth", "darts_lite.data", "darts_lite.data.hands11k",
-         "darts_lite.course")
+         "darts_lite.course", "darts_lite.proxies")
 MAX_LINES = 300
 
 

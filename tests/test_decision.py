@@ -67,7 +67,9 @@ def test_warn_if_undecided_names_the_remedy():
         C.warn_if_undecided(d, "the search", D.DARTS_REMEDY)
     # The advice never recommends a schedule the ground truth shows collapsing onto skips.
     assert "decisive" not in str(caught[0].message)
-    for remedy in (D.DARTS_REMEDY, D.BETA_REMEDY, D.SAMPLED_REMEDY):
+    from darts_lite.darts.remedies import REMEDIES
+    advices = [r.undecided_advice for r in REMEDIES.values() if r.undecided_advice]
+    for remedy in (D.DARTS_REMEDY, D.SAMPLED_REMEDY, *advices):
         assert "random search" in remedy and "with_schedule" not in remedy
     decided = D.decision({k: torch.softmax(30 * torch.eye(8)[torch.arange(14) % 7 + 1], -1)
                           for k in ("normal", "reduce")})

@@ -276,23 +276,16 @@ def test_alpha_scores_are_the_cells_log_probability_without_none():
         assert score == pytest.approx(expected, abs=1e-12)
 
 
-def test_naswot_score_is_the_log_determinant_of_the_hamming_kernel():
-    from darts_lite.ground_truth.methods import naswot_score
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 6), torch.nn.ReLU())
-    X = torch.randn(4, 5)
-    h1 = model[1](model[0](X))
-    codes = torch.cat([h1 > 0, model[3](model[2](h1)) > 0], dim=1).int()
-    units = codes.shape[1]
-    K = torch.tensor([[units - int((a != b).sum()) for b in codes] for a in codes], dtype=torch.float64)
-    assert naswot_score(model, X) == pytest.approx(float(torch.linalg.slogdet(K)[1]), abs=1e-9)
-
-
 def test_every_method_is_registered_and_scored_by_one_function():
+    from darts_lite.darts.remedies import REMEDIES
     from darts_lite.ground_truth import METHODS
-    supernets = {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path", "darts_travel", "p_darts",
-                 "darts_minus", "beta_darts", "darts_minus_cap", "decisive_cap"}
-    assert set(METHODS) == supernets | {"random_search", "params", "naswot"}
+    from darts_lite.ground_truth.proxy_methods import TOP_K
+    from darts_lite.proxies import PROXIES
+    # the schedules, and one method per remedy that declares how it is scored (its Study)
+    supernets = {"darts_paper_o1", "darts_paper_o2", "darts_decisive", "single_path", "darts_travel",
+                 *(r.study.name for r in REMEDIES.values() if r.study is not None)}
+    proxies = set(PROXIES) | {f"{n}_top_k" for n in TOP_K}  # naswot and params among them
+    assert set(METHODS) == supernets | {"random_search"} | proxies
     assert {m for m in METHODS if getattr(METHODS[m].fn, "supernet", False)} == supernets
 
 

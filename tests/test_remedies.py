@@ -10,7 +10,7 @@ from darts_lite.darts import SearchNetwork, fast_copy, search
 from darts_lite.darts.config import SearchConfig
 from darts_lite.darts.health import CollapseWarning, describe, supernet_health
 from darts_lite.darts.null import null_key
-from darts_lite.darts.remedies import REMEDIES, register_remedy, remedies_for
+from darts_lite.darts.remedies import REMEDIES, Remedy, register_remedy, remedies_for
 from darts_lite.darts.remedies.aux_skip import aux_skip_weight
 from darts_lite.darts.remedies.beta_decay import beta_decay_loss
 from darts_lite.darts.remedies.skip_cap import cap_skips
@@ -181,32 +181,69 @@ def test_beta_decay_remedy_rises_linearly_from_zero():
 
 
 # --- the registry, the null key -------------------------------------------------------------------------
-def test_every_remedy_is_registered_and_off_by_default():
-    assert set(REMEDIES) == {"early_stop_skips", "skip_cap", "aux_skip", "beta_decay"}
+def an_on_value(remedy):
+    """A value of the remedy's setting that turns it on: its study's, else the smallest step above off."""
+    if remedy.study is not None:
+        return remedy.study.value
+    return 1 if isinstance(remedy.setting.default, int) else 0.5
+
+
+@pytest.mark.parametrize("name", list(REMEDIES))
+def test_every_registered_remedy_declares_its_contract(name):
+    """Each remedy's declarations, read by SearchConfig, the null, health, search and the ground truth."""
+    from darts_lite.core.config import field_help
+    from darts_lite.ground_truth import METHODS
+    remedy = REMEDIES[name]
+    setting = remedy.setting
+    assert setting.name == name and remedy.paper
+    # SearchConfig has the setting as a field, off at its default, with the remedy's own help line
+    assert getattr(SearchConfig(), name) == setting.default and not setting.default
+    assert field_help(SearchConfig)[name] == setting.doc and setting.doc
+    with pytest.raises(ConfigError, match=name):
+        tiny_config(**{name: setting.low - 1})
+    on = tiny_config(**{name: an_on_value(remedy)})
+    (built,) = remedies_for(on)
+    assert isinstance(built, remedy) and built.value == an_on_value(remedy)
     assert remedies_for(tiny_config()) == []
+    # the null's key holds the setting when on, and when off only if the remedy says it predates the table
+    assert f'"{name}"' in null_key(on)
+    assert (f'"{name}"' in null_key(tiny_config())) == setting.in_null_key_when_off
+    # health: JSON-ready entries and a sign in words or None, on a history the search writes
+    entries, sign = built.health([{"val_acc": 0.5, "skip_normal": 8}])
+    assert isinstance(entries, dict) and (sign is None or isinstance(sign, str))
+    if remedy.undecided_advice:
+        assert "random search" in remedy.undecided_advice and "with_schedule" not in remedy.undecided_advice
+    if remedy.study is not None:  # scored on the ground truth as a supernet method with its setting on
+        method = METHODS[remedy.study.name]
+        assert getattr(method.fn, "supernet", False) and method.description == remedy.study.description
+
+
+def test_register_remedy_refuses_what_is_not_a_remedy_or_takes_a_setting():
+    with pytest.raises(TypeError, match="Remedy subclass"):
+        register_remedy("no_such_setting")
+    taken = next(iter(REMEDIES.values()))
+    impostor = type("Impostor", (Remedy,), {"setting": taken.setting})
+    with pytest.raises(ValueError, match="already turns on"):
+        register_remedy(impostor)
+    assert REMEDIES[taken.setting.name] is taken
+
+
+def test_remedies_turn_on_together():
     assert len(remedies_for(tiny_config(skip_cap=2, beta_decay=1.0, aux_skip=1.0))) == 3
-    with pytest.raises(ValueError, match="not a SearchConfig setting"):
-        register_remedy("no_such_setting", "nobody", lambda c: None)
-
-
-def test_remedies_enter_the_null_key_only_when_on():
-    key = null_key(tiny_config())
-    assert all(name not in key for name in ("skip_cap", "aux_skip", "beta_decay"))
-    assert '"skip_cap": 2' in null_key(tiny_config(skip_cap=2))
-    assert null_key(tiny_config(beta_decay=1.0)) != key
 
 
 # --- the supernet's health ------------------------------------------------------------------------------
 def test_health_flags_a_supernet_that_lost_accuracy_or_piled_up_skips():
     rows = [{"val_acc": a, "skip_normal": s} for a, s in [(0.5, 1), (0.9, 1), (0.88, 2)]]
-    h = supernet_health(rows, skip_cap=2)
+    capped = remedies_for(tiny_config(skip_cap=2))
+    h = supernet_health(rows, capped)
     assert h["healthy"] and h["best_epoch"] == 2 and h["val_acc_drop"] == pytest.approx(0.02)
     assert describe(h) == "healthy"
     rows.append({"val_acc": 0.3, "skip_normal": 3})
-    h = supernet_health(rows, skip_cap=2)
+    h = supernet_health(rows, capped)
     assert not h["accuracy_kept"] and h["skips_over_cap"] and not h["healthy"]
     assert "fell from 0.900 (epoch 2) to 0.300" in describe(h) and "over the cap of 2" in describe(h)
-    assert supernet_health(rows, skip_cap=0)["skips_over_cap"] is False
+    assert "skips_over_cap" not in supernet_health(rows) and supernet_health(rows)["remedy_signs"] == []
     with pytest.raises(ValueError, match="no epochs"):
         supernet_health([])
 

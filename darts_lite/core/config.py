@@ -62,11 +62,14 @@ def field_help(cls) -> dict[str, str]:
 
     The comment is the one source of a field's help: the command line (`--help`) and the
     library guide (docs/library.md) read it from here, and a test fails on a field without one.
+    A class made by `dataclasses.make_dataclass` has no source: it gives its help as `field_docs`.
     """
     names, out = {f.name for f in dataclasses.fields(cls)}, {}
     for klass in cls.__mro__:  # a field a subclass redeclares without a comment keeps its base's
         if not dataclasses.is_dataclass(klass):
             continue
+        # a generated dataclass (the remedies' settings) carries its help as `field_docs`
+        out.update({k: v for k, v in vars(klass).get("field_docs", {}).items() if k in names and k not in out})
         try:
             source = inspect.getsource(klass)
         except (OSError, TypeError):  # no source (a frozen build): no help, never an error

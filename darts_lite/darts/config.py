@@ -9,11 +9,16 @@ from typing import Any
 
 from ..core.config import BaseSearchConfig, ConfigError, check_ranges
 from .ops import PRIMITIVES, check_primitives
+from .remedies import check_settings, settings_dataclass
 
 
 @dataclass
-class SearchConfig(BaseSearchConfig):
-    """Everything a DARTS search needs (Algorithm 1 and Sec. 3.1.1 of the paper)."""
+class SearchConfig(settings_dataclass(), BaseSearchConfig):
+    """Everything a DARTS search needs (Algorithm 1 and Sec. 3.1.1 of the paper).
+
+    Besides the fields below, one field per registered remedy (`remedies`, e.g. P-DARTS's cap on
+    skips), each off at its default: a remedy declares its own setting.
+    """
 
     # BaseSearchConfig: name (its default redeclared here), dataset, image_size, data_root
     name: str = "search"             # run directory: runs/<name>/
@@ -35,10 +40,6 @@ class SearchConfig(BaseSearchConfig):
     order: int | str = 1             # hypergradient: 1 (first order), 2 (finite differences, eq. 8), exact
     radius: float = 0.01             # finite-difference radius of eq. 8, eps = radius / ||v|| (paper: 0.01)
     grad_clip: float = 5.0           # largest norm of grad_w; 0 disables clipping (paper: 5)
-    early_stop_skips: int = 0        # DARTS+: stop once the normal cell has this many skips; 0: off (remedies/)
-    skip_cap: int = 0                # P-DARTS: at most this many skips in the derived normal cell (paper: 2); 0: off
-    aux_skip: float = 0.0            # DARTS-: weight beta_0 of an extra skip on every edge, decaying to 0 (paper: 1)
-    beta_decay: float = 0.0          # beta-DARTS: lambda of the Beta-Decay loss, rising linearly from 0 (NB201: 50)
     warmup_epochs: int = 0           # first epochs that train w only in the softmax mixture, before any alpha step
     sampling: str = "softmax"        # softmax (all candidates mixed, eq. 2) or gumbel (one per edge, GDAS)
     tau_max: float = 1.0             # temperature of the mixing at the first epoch, annealed linearly (GDAS: 10)
@@ -59,9 +60,7 @@ class SearchConfig(BaseSearchConfig):
                             "batch_size": (1, None), "w_lr": (0, None), "w_lr_min": (0, self.w_lr),
                             "w_momentum": (0, 1), "w_weight_decay": (0, None), "arch_lr": (0, None),
                             "arch_weight_decay": (0, None), "radius": (0, None), "grad_clip": (0, None),
-                            "early_stop_skips": (0, 2 * self.nodes), "skip_cap": (0, 2 * self.nodes),
-                            "aux_skip": (0, None), "beta_decay": (0, None), "alpha_init_std": (0, None),
-                            "seed": (0, None)})
+                            "alpha_init_std": (0, None), "seed": (0, None)})
         if self.image_size is not None:
             check_ranges(self, {"image_size": (4, None)})
         check_ranges(self, {"warmup_epochs": (0, self.epochs - 1), "arch_travel": (0, None),
@@ -71,11 +70,6 @@ class SearchConfig(BaseSearchConfig):
         if self.sampling == "gumbel" and self.order != 1:
             raise ConfigError("SearchConfig.order must be 1 with sampling='gumbel': a sampled forward pass "
                               "differs between the finite-difference evaluations of order 2")
-        if self.aux_skip and "skip_connect" not in self.primitives:
-            raise ConfigError("SearchConfig.aux_skip (DARTS-) weights the candidate skip_connect; add it to primitives")
-        if self.aux_skip and self.sampling != "softmax":
-            raise ConfigError("SearchConfig.aux_skip (DARTS-) adds a skip to the softmax mixture; a single-path "
-                              "search (sampling='gumbel') runs one operation per edge: use sampling='softmax'")
         if self.order not in (1, 2, "exact"):
             raise ConfigError(f"SearchConfig.order must be 1, 2 or 'exact', got {self.order!r}")
         check_ranges(self, {"partial_channels": (1, None)})
@@ -84,6 +78,7 @@ class SearchConfig(BaseSearchConfig):
                               f"channels ({self.channels})")
         if self.order == 2 and self.radius == 0:
             raise ConfigError("SearchConfig.radius must be > 0 for order 2 (the paper uses 0.01)")
+        check_settings(self)  # each remedy's setting in its range, and runnable with the rest
         super().__post_init__()  # the run name
 
 

@@ -71,8 +71,6 @@ def decision(arch_weights: dict[str, torch.Tensor], primitives: Sequence[str] = 
 DARTS_REMEDY = ("More epochs or a larger arch_lr make the alphas move, but moving is not finding: on the ground "
                 "truth (notebook 08) the schedules that decide collapse onto skip-heavy cells. Judge the genotype "
                 "against random search at the same cost and against the null, not by its kept weight.")
-BETA_REMEDY = ("beta-DARTS's Beta-Decay keeps the alphas from concentrating by design: read its genotype as the "
-               "argmax of small differences, and judge it against random search (notebook 08), not by its kept weight.")
 SAMPLED_REMEDY = ("Give the alphas more steps (epochs, a larger dataset) or a larger arch_travel, then judge the "
                   "genotype against random search at the same cost (notebook 08): deciding is not finding.")
 

@@ -7,12 +7,15 @@ way). `supernet_health` reads a search's history for two signs, and `search.sear
 in every epoch's row and warns at the end, as it does for an undecided search:
 
 - accuracy lost: the last epoch's `val_acc` is more than `TOLERANCE` below the best epoch's;
-- skips over the cap: the alphas chose more skip connections in the normal cell than the skip cap
-  (`SearchConfig.skip_cap`, P-DARTS) lets the derived cell keep.
+- each active remedy's own sign (`Remedy.health`), e.g. P-DARTS's: more skip connections chosen by
+  the alphas than its cap lets the derived cell keep.
 """
 from __future__ import annotations
 
 import warnings
+
+from .remedies import REMEDIES, Remedy
+from .remedies import health as remedy_health
 
 TOLERANCE = 0.05  # accuracy a healthy supernet may lose from its best epoch to its last
 
@@ -21,17 +24,17 @@ class CollapseWarning(UserWarning):
     """A search ended on a supernet that got worse, or with more skips than its cap keeps."""
 
 
-def supernet_health(history: list[dict], skip_cap: int = 0, tolerance: float = TOLERANCE) -> dict:
-    """The signs of collapse in `history` (rows with `val_acc` and `skip_normal`), as of its last row."""
+def supernet_health(history: list[dict], remedies: list[Remedy] = (), tolerance: float = TOLERANCE) -> dict:
+    """The signs of collapse in `history` (rows with `val_acc` and `skip_normal`) and of the active `remedies`."""
     if not history:
         raise ValueError("the search has no epochs yet: nothing to judge")
     best = max(range(len(history)), key=lambda e: history[e]["val_acc"])
     final = history[-1]
     drop = history[best]["val_acc"] - final["val_acc"]
-    over_cap = bool(skip_cap) and final["skip_normal"] > skip_cap
+    entries, signs = remedy_health(history, list(remedies))
     return {"best_val_acc": history[best]["val_acc"], "best_epoch": best + 1, "final_val_acc": final["val_acc"],
-            "val_acc_drop": drop, "accuracy_kept": drop <= tolerance, "skips": final["skip_normal"],
-            "skip_cap": skip_cap, "skips_over_cap": over_cap, "healthy": drop <= tolerance and not over_cap}
+            "val_acc_drop": drop, "accuracy_kept": drop <= tolerance, "skips": final["skip_normal"], **entries,
+            "remedy_signs": signs, "healthy": drop <= tolerance and not signs}
 
 
 def describe(health: dict) -> str:
@@ -40,9 +43,7 @@ def describe(health: dict) -> str:
     if not health["accuracy_kept"]:
         signs.append(f"its validation accuracy fell from {health['best_val_acc']:.3f} (epoch {health['best_epoch']}) "
                      f"to {health['final_val_acc']:.3f}")
-    if health["skips_over_cap"]:
-        signs.append(f"its alphas chose {health['skips']} skip connections in the normal cell, over the cap of "
-                     f"{health['skip_cap']} (the derived cell was capped)")
+    signs += health.get("remedy_signs", [])
     return "healthy" if not signs else "supernet collapsing: " + "; ".join(signs)
 
 
@@ -51,4 +52,4 @@ def warn_if_unhealthy(health: dict, what: str) -> None:
     if not health["healthy"]:
         warnings.warn(f"{what}: {describe(health)}. Its genotype was derived from a supernet that got worse: "
                       "compare it with random search (notebook 08) before trusting it, or try a remedy "
-                      "(SearchConfig.aux_skip, beta_decay, skip_cap).", CollapseWarning, stacklevel=3)
+                      f"(SearchConfig.{', '.join(REMEDIES)}).", CollapseWarning, stacklevel=3)

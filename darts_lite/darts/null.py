@@ -28,21 +28,23 @@ from ..core.decision import DECIDED, kinds
 from ..data import DataSplits, Split
 from ..data.reference import reference_file
 from .config import SearchConfig
+from .remedies import REMEDIES, null_key_when_off
 
 NULL_TABLE = Path("decision_null") / "nulls.csv"
 NOT_IN_KEY = ("name", "seed", "device", "data_root")
-KEY_WHEN_ON = ("skip_cap", "aux_skip", "beta_decay")
 MAX_BYTES = 5 * 1024 * 1024
 
 
 def null_key(config: SearchConfig) -> str:
     """The configuration as the null table knows it: every setting but name, seed, device and data folder.
 
-    The remedies' settings added after the table's first rows (`KEY_WHEN_ON`) enter the key only
-    when on, so that the keys of searches without them stay those measured before they existed.
+    A remedy's setting enters the key only when on (unless the remedy says it predates the table's
+    first rows, `Setting.in_null_key_when_off`), so that the keys of searches without it stay those
+    measured before it existed.
     """
+    off_not_in_key = set(REMEDIES) - set(null_key_when_off())
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.to_dict().items()
-                if k not in NOT_IN_KEY and not (k in KEY_WHEN_ON and not v)}
+                if k not in NOT_IN_KEY and not (k in off_not_in_key and not v)}
     return json.dumps(settings, sort_keys=True)
 
 

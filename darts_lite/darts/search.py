@@ -19,7 +19,7 @@ annealed linearly from 10 to 0.1 over the epochs; and Adam's rate on alpha follo
 of `arch_lr` (a fixed travel spread over the alpha steps); it decides, and collapses onto skips
 on the ground truth. "beta_darts", the course's default since it scored best there (notebook 08, where it still
 only ties random search): the softmax relaxation with the same budget rule and beta-DARTS's
-Beta-Decay loss (`remedies.beta_decay`). Every search records in its history and result whether it
+Beta-Decay loss (`remedies`). Every search records in its history and result whether it
 decided (`decision`) and whether its supernet stayed healthy (`health`), and warns when not.
 
 Launched by `torchrun`, it
@@ -51,7 +51,7 @@ from .config import SearchConfig
 from .discretize import evaluate_discretized
 from .genotypes import Genotype
 from .health import supernet_health, warn_if_unhealthy
-from .remedies import alpha_penalty, derive, remedies_for
+from .remedies import alpha_penalty, derive, remedies_for, undecided_advice, weight_step_mixing
 from .hypergradient import Average, Batch, Criterion, hypergradient
 from .supernet import SearchNetwork
 
@@ -110,11 +110,14 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
                 train_batch: Batch, val_batch: Batch, order: int | str = 1, radius: float = 0.01,
                 grad_clip: float = 5.0, criterion: Criterion = F.cross_entropy,
                 average: Average | None = None, arch_step: bool = True,
-                alpha_penalty: Callable[[], torch.Tensor] | None = None) -> dict[str, float]:
+                alpha_penalty: Callable[[], torch.Tensor] | None = None,
+                mixing: Callable[[dict], dict] | None = None) -> dict[str, float]:
     """One iteration of Algorithm 1: alpha on a validation batch, then w on a training batch.
 
     `arch_step=False` skips the alpha update (the weight warm-up). `alpha_penalty()`, a function
     of the alphas alone (a remedy's, e.g. beta-DARTS), adds its gradient to the hypergradient.
+    `mixing(weights)` changes the softmax mixing weights the w step trains under (a remedy's, e.g.
+    SDARTS's random smoothing); the alpha step always uses softmax(alpha).
 
     xi, the virtual step size of eq. 6, is w's current learning rate (as in the paper).
     Returns the training loss and accuracy of the w step. In a data-parallel
@@ -135,7 +138,12 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
         alpha_opt.step()
 
     X, y = train_batch
-    logits = model(X)
+    if mixing is None:
+        logits = model(X)
+    else:
+        with torch.no_grad():
+            weights = mixing(model.mixing_weights()[0])
+        logits = model(X, weights)
     loss = criterion(logits, y)
     weights = model.weight_parameters()
     # Only w's gradient is wanted here: alpha.grad stays untouched. A single-path step leaves the
@@ -181,8 +189,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     `callback(info)` is called after every step with the epoch, step, metrics,
     the model and a `stop()` function that ends the run as Ctrl-C would
     (checkpoint, then KeyboardInterrupt). `resume=True` continues from the checkpoint, if any.
-    The remedies the configuration turns on (`remedies`: DARTS+, P-DARTS, DARTS-, beta-DARTS) act
-    through their hooks; every epoch's row records the supernet's health (`health`) and the search
+    The remedies the configuration turns on (`remedies`) act through their hooks; every epoch's row records the supernet's health (`health`) and the search
     warns at the end when the supernet collapsed. The final decision is read against the measured
     null of the configuration (`null.judge`; `judge_null=False` leaves the fixed threshold, as the
     null's own searches do).
@@ -231,7 +238,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
             remedy.before_step(model, progress)
         return search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius, config.grad_clip,
                            average=average, arch_step=state["epoch"] >= config.warmup_epochs,
-                           alpha_penalty=lambda: alpha_penalty(model, remedies, progress))
+                           alpha_penalty=lambda: alpha_penalty(model, remedies, progress),
+                           mixing=weight_step_mixing(remedies, progress))
 
     snap_every = max(1, steps // SNAPSHOTS_PER_EPOCH)
 
@@ -248,7 +256,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
                "tau": config.tau(state["epoch"]), "arch_lr": alpha_opt.param_groups[0]["lr"],
                "genotype": genotype.to_dict()}
         state["history"].append(row)
-        row["healthy"] = supernet_health(state["history"], config.skip_cap)["healthy"]
+        row["healthy"] = supernet_health(state["history"], remedies)["healthy"]
         _snapshot(state["trajectory"], model, float(state["epoch"] + 1))
         schedule.step()
         return any(remedy.stop(row) for remedy in remedies)  # e.g. DARTS+: too many skips
@@ -263,7 +271,7 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
     final = decision.decision(model.arch_weights(), model.primitives)
     if judge_null:
         final = null.judge(final, config)
-    health = supernet_health(state["history"], config.skip_cap)
+    health = supernet_health(state["history"], remedies)
     if main:
         warn_if_undecided(final, f"search {config.name}", _undecided_remedy(config))
         warn_if_unhealthy(health, f"search {config.name}")
@@ -274,9 +282,10 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
 
 
 def _undecided_remedy(config: SearchConfig) -> str:
-    """What an undecided search of `config` should try (or how to read it, for beta-DARTS)."""
-    if config.beta_decay:
-        return decision.BETA_REMEDY
+    """What an undecided search of `config` should try (or how to read it, as an active remedy advises)."""
+    advice = undecided_advice(remedies_for(config))
+    if advice:
+        return advice
     if config.sampling == "softmax":
         return decision.DARTS_REMEDY
     return decision.SAMPLED_REMEDY

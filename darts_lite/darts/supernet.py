@@ -88,7 +88,7 @@ class SearchNetwork(BilevelModule):
         """Add the constant `value` to operation `op`'s mixing weight on every edge (no gradient to alpha).
 
         The edge then computes value * op(x) + sum_o softmax(alpha)_o o(x): DARTS-'s auxiliary skip
-        (`remedies.aux_skip`). Only the softmax mixture takes offsets; 0 removes it.
+        (a remedy in `remedies`). Only the softmax mixture takes offsets; 0 removes it.
         """
         if op not in self.primitives:
             raise ValueError(f"operation {op!r} is not a candidate of this supernet {self.primitives}")

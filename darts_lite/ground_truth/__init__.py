@@ -10,7 +10,9 @@ has been trained standalone, so that a search's pick can be looked up instead of
 * `table`: `GroundTruth` (lookup, top %, regret, the noise ceiling, the spread); `scoring`: one
   function scores every method (`register_method`, `score_method`);
 * `methods`: DARTS (paper schedule, order 1 and 2), the decisive schedule, single-path sampling,
-  random search at the same cost, the parameter count, NASWOT; `study`: each over seeds and its
+  random search at the same cost; `proxy_methods`: every zero-cost proxy of `darts_lite.proxies`
+  (NASWOT and the parameter count among them) by one adapter, and searches that train a proxy's
+  top cells; `proxy_study`: how well each proxy ranks the cells (`score_proxies`); `study`: each over seeds and its
   shuffled-label null (`run_study`, `python -m darts_lite score`); `nulls`: the null of `decided`
   for any search configuration;
 * `nasbench201`: the field's table (12 epochs), random search against regularised evolution;
@@ -20,9 +22,15 @@ has been trained standalone, so that a search's pick can be looked up instead of
 from . import nasbench201, viz
 from .bank import BankNetwork
 from .build import BenchConfig, build_table
-from .methods import alpha_scores, naswot_score
+from .methods import alpha_scores
 from .nb201_search import NB201SearchNetwork, look_up, search_nb201
 from .nulls import measure_null
+from .proxy_methods import (
+    TOP_K, after_training, proxy_method, proxy_networks, proxy_scores, proxy_top_k,
+)
+from .proxy_study import (
+    DEFAULT_PROXY_SCORES, PUBLISHED_SPEARMAN, load_proxy_scores, save_proxy_scores, score_proxies, top_k_versus_random,
+)
 from .scoring import METHODS, MethodScore, SearchOutcome, register_method, score_all, score_method
 from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of, unique_cells
 from .study import (
@@ -32,10 +40,11 @@ from .study import (
 from .table import GroundTruth
 
 __all__ = [
-    "BankNetwork", "BenchConfig", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY", "GroundTruth", "METHODS",
-    "MethodScore",
-    "NB201SearchNetwork", "SMALL_PRIMITIVES", "SearchOutcome", "all_skip_cells", "alpha_scores", "build_table",
-    "canonical", "cell_string", "collapse_rows", "default_table", "enumerate_cells", "genotype_of", "load_study",
-    "look_up", "measure_null", "method_report", "nasbench201", "naswot_score", "register_method", "run_study",
-    "save_study", "score_all", "score_method", "search_nb201", "study_table", "unique_cells", "viz",
+    "BankNetwork", "BenchConfig", "DEFAULT_PROXY_SCORES", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY",
+    "GroundTruth", "METHODS", "MethodScore", "NB201SearchNetwork", "PUBLISHED_SPEARMAN", "SMALL_PRIMITIVES",
+    "SearchOutcome", "TOP_K", "after_training", "all_skip_cells", "alpha_scores", "build_table", "canonical",
+    "cell_string", "collapse_rows", "default_table", "enumerate_cells", "genotype_of", "load_proxy_scores",
+    "load_study", "look_up", "measure_null", "method_report", "nasbench201", "proxy_method", "proxy_networks",
+    "proxy_scores", "proxy_top_k", "register_method", "run_study", "save_proxy_scores", "save_study", "score_all",
+    "score_method", "score_proxies", "search_nb201", "study_table", "top_k_versus_random", "unique_cells", "viz",
 ]

@@ -10,13 +10,11 @@ it picks (`SearchOutcome`):
 - `single_path`: Gumbel single-path sampling from the first step, no warm-up (GDAS, Dong & Yang 2019);
 - `darts_travel`: DARTS's softmax relaxation with Adam's rate on alpha from the budget rule
   (`search.arch_lr`, travel 20, as the decisive schedule has), so that the alphas move in a CPU
-  budget: the baseline the remedies (`darts.remedies`) are added to, one registration each:
-  `p_darts` (skip cap M = 2), `darts_minus` (auxiliary skip, beta_0 = 1), `beta_darts` (Beta-Decay,
-  lambda = 50), `darts_minus_cap` (both of the first two), `decisive_cap` (the decisive schedule, capped);
+  budget: the baseline the remedies (`darts.remedies`) are added to, one method each, as each
+  remedy's `Study` declares (e.g. `p_darts`, `darts_minus`, `beta_darts`);
 - `random_search`: random cells trained standalone on search_train for a short recipe and ranked on
   search_val, as many as the budget holds (Li & Talwalkar, 2019);
-- `params`: the cell with the most parameters, no training at all (a baseline every proxy must beat);
-- `naswot`: the NASWOT score log|K_H| of each untrained cell (Mellor et al., ICML 2021, eq. 2).
+- the zero-cost proxies (`params`, `naswot`, ...) are registered by `proxy_methods`, one adapter for all.
 
 Supernet searches fit the budget by their number of epochs: a probe times a few search steps,
 and the epochs are those that fill the budget (the probe's seconds count in the cost). Their
@@ -31,15 +29,15 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 from ..darts import SearchConfig, search
 from ..darts.genotypes import edge_index
 from ..darts.null import null_key
+from ..darts.remedies import REMEDIES
 from ..core.channels_last import use_channels_last
 from ..darts.search import build_supernet, make_optimizers, search_step
 from ..data import DataSplits, iterate_batches, num_batches
-from .build import BenchConfig, build_networks, load_bench_data, train_cells
+from .build import BenchConfig, load_bench_data, train_cells
 from .scoring import SearchOutcome, register_method
 from .space import parse_cell_string
 from .table import GroundTruth
@@ -178,56 +176,14 @@ def random_search(table: GroundTruth, seed: int, budget_seconds: float, data: Da
                          details={"candidates": len(scored), "epochs_each": epochs})
 
 
-def most_parameters(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None
-                    ) -> SearchOutcome:
-    """The cell with the most parameters (ties drawn by the seed): no data, no training."""
-    noise = np.random.default_rng(seed).random(len(table)) * 1e-3
-    scores = table.params + noise
-    return SearchOutcome(pick=table.cells[int(np.argmax(scores))], seconds=0.0, scores=list(map(float, scores)))
-
-
-def naswot_score(model: nn.Module, X: torch.Tensor) -> float:
-    """log|K_H| of Mellor et al. (2021, eq. 2): K_H[i, j] = units where inputs i and j share their ReLU sign."""
-    codes = []
-    hooks = [m.register_forward_hook(lambda mod, inp, out: codes.append((out > 0).flatten(1).double()))
-             for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(X)
-    finally:
-        for h in hooks:
-            h.remove()
-    c = torch.cat(codes, dim=1)
-    K = c @ c.T + (1 - c) @ (1 - c).T
-    return float(torch.linalg.slogdet(K)[1])
-
-
-def naswot(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None,
-           batch_size: int = 64) -> SearchOutcome:
-    """Every cell scored untrained by NASWOT on one search_train batch; the best score is the pick."""
-    bench, bench_data = bench_of(table)
-    data = bench_data if data is None else data
-    start = time.perf_counter()
-    X, _ = next(iterate_batches(data.search_train, batch_size, generator=torch.Generator().manual_seed(seed)))
-    scores = [naswot_score(net.train(), X) for net in build_networks(bench, table.index.tolist(), seed, data)]
-    return SearchOutcome(pick=table.cells[int(np.argmax(scores))], seconds=time.perf_counter() - start,
-                         scores=scores)
-
-
 register_method("darts_paper_o1", supernet_method("paper", order=1), "DARTS as published, first order")
 register_method("darts_paper_o2", supernet_method("paper", order=2), "DARTS as published, second order (eq. 8)")
 register_method("darts_decisive", supernet_method("decisive"), "softmax warm-up, then Gumbel single path")
 register_method("single_path", supernet_method("decisive", warmup_epochs=0), "Gumbel single path from step 1 (GDAS)")
 TRAVEL = dict(arch_travel=20.0)  # the decisive schedule's budget rule, on the softmax relaxation
 register_method("darts_travel", supernet_method("paper", **TRAVEL), "DARTS (softmax), alpha's rate by the budget rule")
-register_method("p_darts", supernet_method("paper", **TRAVEL, skip_cap=2), "darts_travel + P-DARTS skip cap (M = 2)")
-register_method("darts_minus", supernet_method("paper", **TRAVEL, aux_skip=1.0),
-                "darts_travel + DARTS- auxiliary skip (beta 1 -> 0)")
-register_method("beta_darts", supernet_method("beta_darts"),
-                "darts_travel + beta-DARTS Beta-Decay (lambda 0 -> 50): the schedule 'beta_darts'")
-register_method("darts_minus_cap", supernet_method("paper", **TRAVEL, aux_skip=1.0, skip_cap=2),
-                "darts_minus + the P-DARTS skip cap")
-register_method("decisive_cap", supernet_method("decisive", skip_cap=2), "darts_decisive + the P-DARTS skip cap")
+for remedy in REMEDIES.values():  # each remedy on the baseline, at the value its Study declares
+    if remedy.study is not None:
+        register_method(remedy.study.name, supernet_method("paper", **TRAVEL, **{remedy.setting.name: remedy.study.value}),
+                        remedy.study.description)
 register_method("random_search", random_search, "random cells trained 1 epoch, best on search_val")
-register_method("params", most_parameters, "the cell with the most parameters (no training)")
-register_method("naswot", naswot, "zero-cost proxy: NASWOT log|K_H| at initialisation")

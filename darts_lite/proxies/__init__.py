@@ -16,7 +16,8 @@ module with one registration line, its paper and equation in its docstring:
 # In the order of `PROXIES`: each module registers its proxy.
 from . import naswot, synflow, grad_norm, snip, jacob_cov, params, flops  # noqa: F401
 from .base import DEPENDENCIES, PROXIES, Proxy, register_proxy, scratch_copy, weighted_layers
-from .naswot import naswot_score
+from .jacob_cov import jacobian_correlation
+from .naswot import naswot_kernel, naswot_score
 
-__all__ = ["DEPENDENCIES", "PROXIES", "Proxy", "naswot_score", "register_proxy", "scratch_copy",
-           "weighted_layers"]
+__all__ = ["DEPENDENCIES", "PROXIES", "Proxy", "jacobian_correlation", "naswot_kernel", "naswot_score",
+           "register_proxy", "scratch_copy", "weighted_layers"]

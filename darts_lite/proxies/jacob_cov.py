@@ -16,13 +16,18 @@ from .base import register_proxy, scratch_copy
 K = 1e-5  # keeps log and 1/x finite at a zero eigenvalue (the paper's k)
 
 
-def jacob_cov(model: nn.Module, X: torch.Tensor, y=None, loss_fn=None) -> float:
-    """-sum(log(sigma + k) + 1 / (sigma + k)), sigma the eigenvalues of the correlation of the input Jacobians."""
+def jacobian_correlation(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """Sigma_J (float64, inputs x inputs): the correlation of the inputs' Jacobians J_i = d(sum of outputs)/dx_i."""
     net = scratch_copy(model)
     x = X.detach().clone().requires_grad_(True)
     out = net(x)
     out.backward(torch.ones_like(out))
-    sigma = torch.linalg.eigvalsh(torch.corrcoef(x.grad.flatten(1).double()))
+    return torch.corrcoef(x.grad.flatten(1).double())
+
+
+def jacob_cov(model: nn.Module, X: torch.Tensor, y=None, loss_fn=None) -> float:
+    """-sum(log(sigma + k) + 1 / (sigma + k)), sigma the eigenvalues of the correlation of the input Jacobians."""
+    sigma = torch.linalg.eigvalsh(jacobian_correlation(model, X))
     return float(-(torch.log(sigma + K) + 1 / (sigma + K)).sum())
 
 

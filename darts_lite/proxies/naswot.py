@@ -13,8 +13,8 @@ import torch.nn as nn
 from .base import register_proxy, scratch_copy
 
 
-def naswot_score(model: nn.Module, X: torch.Tensor, y=None, loss_fn=None) -> float:
-    """log|K_H| with K_H[i, j] = units where inputs i and j share their ReLU sign (eq. 2)."""
+def naswot_kernel(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """K_H (float64, inputs x inputs): K_H[i, j] = units where inputs i and j share their ReLU sign."""
     net, codes = scratch_copy(model), []
     for m in net.modules():
         if isinstance(m, nn.ReLU):
@@ -22,8 +22,12 @@ def naswot_score(model: nn.Module, X: torch.Tensor, y=None, loss_fn=None) -> flo
     with torch.no_grad():
         net(X)
     c = torch.cat(codes, dim=1)
-    K = c @ c.T + (1 - c) @ (1 - c).T
-    return float(torch.linalg.slogdet(K)[1])
+    return c @ c.T + (1 - c) @ (1 - c).T
+
+
+def naswot_score(model: nn.Module, X: torch.Tensor, y=None, loss_fn=None) -> float:
+    """log|K_H| (eq. 2) of the batch X."""
+    return float(torch.linalg.slogdet(naswot_kernel(model, X))[1])
 
 
 register_proxy("naswot", naswot_score, "Mellor et al., ICML 2021, eq. 2: log|K_H|")

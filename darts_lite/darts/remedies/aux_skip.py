@@ -13,7 +13,8 @@ alpha. On a stride-2 edge the skip is the candidate's `FactorizedReduce`.
 """
 from __future__ import annotations
 
-from .base import Remedy, register_remedy
+from ...core.config import ConfigError
+from .base import Remedy, Setting, Study, register_remedy
 
 
 def aux_skip_weight(beta_0: float, progress: float) -> float:
@@ -21,14 +22,21 @@ def aux_skip_weight(beta_0: float, progress: float) -> float:
     return beta_0 * max(0.0, 1.0 - progress)
 
 
+@register_remedy
 class AuxSkip(Remedy):
-    """beta * skip(x) on every edge, beta decaying linearly from `beta_0` to 0 over the search."""
+    """beta * skip(x) on every edge, beta decaying linearly from beta_0 (the setting) to 0 over the search."""
 
-    def __init__(self, beta_0: float):
-        self.beta_0 = beta_0
+    setting = Setting("aux_skip", 0.0, "DARTS-: weight beta_0 of an extra skip on every edge, decaying to 0 (paper: 1)")
+    paper = "DARTS- (Chu et al., 2021)"
+    study = Study("darts_minus", 1.0, "darts_travel + DARTS- auxiliary skip (beta 1 -> 0)")
+
+    @classmethod
+    def check(cls, config) -> None:
+        if "skip_connect" not in config.primitives:
+            raise ConfigError("SearchConfig.aux_skip (DARTS-) weights the candidate skip_connect; add it to primitives")
+        if config.sampling != "softmax":
+            raise ConfigError("SearchConfig.aux_skip (DARTS-) adds a skip to the softmax mixture; a single-path "
+                              "search (sampling='gumbel') runs one operation per edge: use sampling='softmax'")
 
     def before_step(self, model, progress: float) -> None:
-        model.set_weight_offset("skip_connect", aux_skip_weight(self.beta_0, progress))
-
-
-register_remedy("aux_skip", "DARTS- (Chu et al., 2021)", lambda config: AuxSkip(config.aux_skip))
+        model.set_weight_offset("skip_connect", aux_skip_weight(self.value, progress))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Remedy, register_remedy
+from .base import Remedy, Setting, Study, register_remedy
 
 
 def beta_decay_loss(alphas: list[torch.Tensor]) -> torch.Tensor:
@@ -21,14 +21,16 @@ def beta_decay_loss(alphas: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([torch.logsumexp(a, dim=-1) for a in alphas]).mean()
 
 
+@register_remedy
 class BetaDecay(Remedy):
     """lambda * t * beta_decay_loss(alphas) added to L_val for alpha."""
 
-    def __init__(self, strength: float):
-        self.strength = strength
+    setting = Setting("beta_decay", 0.0, "beta-DARTS: lambda of the Beta-Decay loss, rising linearly from 0 (NB201: 50)")
+    paper = "beta-DARTS (Ye et al., 2022)"
+    study = Study("beta_darts", 50.0, "darts_travel + beta-DARTS Beta-Decay (lambda 0 -> 50): the schedule 'beta_darts'")
+    undecided_advice = ("beta-DARTS's Beta-Decay keeps the alphas from concentrating by design: read its genotype as "
+                        "the argmax of small differences, and judge it against random search (notebook 08), not by "
+                        "its kept weight.")
 
     def alpha_penalty(self, model, progress: float) -> torch.Tensor:
-        return self.strength * progress * beta_decay_loss(model.arch_parameters())
-
-
-register_remedy("beta_decay", "beta-DARTS (Ye et al., 2022)", lambda config: BetaDecay(config.beta_decay))
+        return self.value * progress * beta_decay_loss(model.arch_parameters())

@@ -5,17 +5,17 @@ the cell derived from the alphas holds `early_stop_skips` of them (the paper: 2 
 """
 from __future__ import annotations
 
-from .base import Remedy, register_remedy
+from .base import Remedy, Setting, register_remedy
 
 
+@register_remedy
 class EarlyStop(Remedy):
-    """End the search after the first epoch whose normal cell has `skips` skip connections."""
+    """End the search after the first epoch whose normal cell has `value` skip connections."""
 
-    def __init__(self, skips: int):
-        self.skips = skips
+    # in the null's key even when off: it is older than the null table's first rows, whose keys hold it
+    setting = Setting("early_stop_skips", 0, "DARTS+: stop once the normal cell has this many skips; 0: off (remedies/)",
+                      high=lambda config: 2 * config.nodes, in_null_key_when_off=True)
+    paper = "DARTS+ (Liang et al., 2019)"
 
     def stop(self, row: dict) -> bool:
-        return row["skip_normal"] >= self.skips
-
-
-register_remedy("early_stop_skips", "DARTS+ (Liang et al., 2019)", lambda config: EarlyStop(config.early_stop_skips))
+        return row["skip_normal"] >= self.value

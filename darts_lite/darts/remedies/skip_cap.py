@@ -13,7 +13,7 @@ from dataclasses import replace
 import torch
 
 from ..genotypes import Gene, Genotype, edge_index, nodes_from_edges, parse_weights
-from .base import Remedy, register_remedy
+from .base import Remedy, Setting, Study, register_remedy
 
 SKIP = "skip_connect"
 
@@ -38,15 +38,22 @@ def cap_skips(weights: torch.Tensor, primitives, max_skips: int, k: int = 2) -> 
     raise AssertionError("unreachable: every pass removes one skip")
 
 
+@register_remedy
 class SkipCap(Remedy):
-    """At most `max_skips` skip connections in the derived normal cell."""
+    """At most M skip connections in the derived normal cell; more chosen by the alphas is a sign of collapse."""
 
-    def __init__(self, max_skips: int):
-        self.max_skips = max_skips
+    setting = Setting("skip_cap", 0, "P-DARTS: at most this many skips in the derived normal cell (paper: 2); 0: off",
+                      high=lambda config: 2 * config.nodes)
+    paper = "P-DARTS (Chen et al., 2019)"
+    study = Study("p_darts", 2, "darts_travel + P-DARTS skip cap (M = 2)")
 
     def derive(self, model, genotype: Genotype) -> Genotype:
-        normal = cap_skips(model.arch_weights()["normal"], model.primitives, self.max_skips)
+        normal = cap_skips(model.arch_weights()["normal"], model.primitives, self.value)
         return replace(genotype, normal=normal)
 
-
-register_remedy("skip_cap", "P-DARTS (Chen et al., 2019)", lambda config: SkipCap(config.skip_cap))
+    def health(self, history: list[dict]) -> tuple[dict, str | None]:
+        skips = history[-1]["skip_normal"]
+        over = skips > self.value
+        sign = (f"its alphas chose {skips} skip connections in the normal cell, over the cap of {self.value} "
+                "(the derived cell was capped)") if over else None
+        return {"skip_cap": self.value, "skips_over_cap": over}, sign

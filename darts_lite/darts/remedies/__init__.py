@@ -20,6 +20,7 @@ the ground truth scores it (`Study`). A new remedy is one module with a `Remedy`
 `@register_remedy`, and one import line below; nothing else in the library names it.
 """
 from . import aux_skip, beta_decay, early_stop, skip_cap  # noqa: F401  (each registers itself)
+from . import sdarts_rs  # noqa: F401
 from .base import (
     REMEDIES, Remedy, Setting, Study, alpha_penalty, check_settings, derive, health, null_key_when_off,
     register_remedy, remedies_for, remedy_settings, settings_dataclass, undecided_advice, weight_step_mixing,

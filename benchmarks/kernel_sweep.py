@@ -46,8 +46,6 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from darts_lite.core.host import describe_host, instruction_sets
-
 CL = torch.channels_last
 # float32 against float64, relative to the largest reference value. Rounding is ~1e-6, but an input that sits
 # within rounding of a ReLU's or a max-pool's kink sends a few gradient elements another way: 0.26% of the
@@ -202,9 +200,11 @@ EXTRA_CASES = {"self_test_abort": Case("self_test_abort", _abort, strides=(1,), 
 
 
 def find_case(name: str) -> Case:
-    cases = {**all_cases(), **EXTRA_CASES}
+    if name in EXTRA_CASES:  # without importing the library: a crashed self-test's restart stays cheap
+        return EXTRA_CASES[name]
+    cases = all_cases()
     if name not in cases:
-        raise SystemExit(f"unknown case {name!r}; cases: {', '.join(cases)}")
+        raise SystemExit(f"unknown case {name!r}; cases: {', '.join([*cases, *EXTRA_CASES])}")
     return cases[name]
 
 
@@ -257,18 +257,20 @@ def run_case(case: Case, C: int, stride: int, side: int, reference: Path | None 
             "max_rel_err": {k: float(f"{v:.3g}") for k, v in errors.items()}}
 
 
-def worker(threads: int, references: Path | None) -> None:
-    """Run cases given as "name|C|stride|side" from stdin, printing "start" and "done" lines (the driver's protocol)."""
-    torch.set_num_threads(threads)
+def worker(references: Path | None) -> None:
+    """Run cases given as "name|C|stride|side|threads" from stdin, printing "start" and "done" lines (the driver's
+    protocol). The thread count is set between cases: one process serves every thread count of its environment."""
     for line in sys.stdin:
         key = line.strip()
         if not key:
             continue
-        name, C, stride, side = key.split("|")
+        name, C, stride, side, threads = key.split("|")
         print(json.dumps({"start": key}), flush=True)
+        torch.set_num_threads(int(threads))
         start = time.perf_counter()
         try:
-            cached = references / f"{key.replace('|', '_').replace(':', '-')}.pt" if references else None
+            shape = "_".join([name.replace(":", "-"), C, stride, side])  # one float64 reference for any threads
+            cached = references / f"{shape}.pt" if references else None
             result = run_case(find_case(name), int(C), int(stride), int(side), cached)
         except Exception as error:  # noqa: BLE001 - any other exception is a failure of the case, with its type
             result = {"status": "error", "error": f"{type(error).__name__}: {error}"}
@@ -276,16 +278,17 @@ def worker(threads: int, references: Path | None) -> None:
 
 
 # ----------------------------------------------------------------------------------------- the driver
-def environments(threads: tuple[int, ...], capped: bool = True) -> list[tuple[str, dict[str, str], int]]:
-    """(label, environment variables, threads): the host's instruction set and, above AVX2, capped at AVX2
-    (`capped=False`: the host's alone)."""
+def environments(capped: bool = True) -> list[tuple[str, dict[str, str]]]:
+    """(label, environment variables): the host's instruction set and, above AVX2, capped at AVX2 (`capped=False`:
+    the host's alone). The variables are read when torch loads: each environment is a process of its own."""
+    from darts_lite.core.host import instruction_sets
     isas = [("native", {})]
     if capped and torch.backends.cpu.get_cpu_capability() not in ("AVX2", "DEFAULT") and "avx2" in instruction_sets():
         isas.append(("avx2", {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}))
     heap = {"MALLOC_CHECK_": "3"}
     if DEBUG_MALLOC is not None:
         heap["LD_PRELOAD"] = " ".join(filter(None, [os.environ.get("LD_PRELOAD"), str(DEBUG_MALLOC)]))
-    return [(label, {**heap, **env}, t) for label, env in isas for t in threads]
+    return [(label, {**heap, **env}) for label, env in isas]
 
 
 def _reader(stream, lines: queue.Queue) -> None:
@@ -294,14 +297,14 @@ def _reader(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Path | None = None,
+def run_keys(keys: list[str], env: dict[str, str], references: Path | None = None,
              hang_seconds: float = HANG_SECONDS) -> dict[str, dict]:
     """Run the case keys in a child process, starting a new one after each crash or hang; {key: result}."""
     results: dict[str, dict] = {}
     todo = list(keys)
     cache = ["--references", str(references)] if references else []
     while todo:
-        child = subprocess.Popen([sys.executable, __file__, "--worker", "--threads", str(threads), *cache],
+        child = subprocess.Popen([sys.executable, __file__, "--worker", *cache],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True, env={**os.environ, **env})
         child.stdin.write("".join(f"{k}\n" for k in todo))
@@ -338,45 +341,50 @@ def run_keys(keys: list[str], env: dict[str, str], threads: int, references: Pat
 
 def sweep(names: list[str], channels: list[int], threads: tuple[int, ...], confirm: bool = False,
           progress: bool = True, hang_seconds: float = HANG_SECONDS, capped: bool = True) -> list[dict]:
-    """Every case at every channel count, stride and side, in every environment: one row each (also printed).
+    """Every case at every channel count, stride, side and thread count, in every environment: one row each (also
+    printed). One child process per environment runs every thread count, one after the other.
 
     A crash is charged to the case that was running; `confirm` runs each crashed case again alone, in a fresh
     process, and records that run's status as "alone" (an earlier case may have corrupted the heap)."""
     rows = []
     references = Path(tempfile.mkdtemp(prefix="kernel_sweep_"))
     try:
-        for label, env, t in environments(threads, capped):
-            rows += _sweep_environment(names, channels, label, env, t, references, confirm, progress, hang_seconds)
+        for label, env in environments(capped):
+            rows += _sweep_environment(names, channels, threads, label, env, references, confirm, progress,
+                                       hang_seconds)
     finally:
         shutil.rmtree(references, ignore_errors=True)
     return rows
 
 
-def _sweep_environment(names: list[str], channels: list[int], label: str, env: dict[str, str], t: int,
-                       references: Path, confirm: bool, progress: bool, hang_seconds: float) -> list[dict]:
-    """The rows of one environment (instruction set, threads)."""
+def _sweep_environment(names: list[str], channels: list[int], threads: tuple[int, ...], label: str,
+                       env: dict[str, str], references: Path, confirm: bool, progress: bool,
+                       hang_seconds: float) -> list[dict]:
+    """The rows of one environment (instruction set), at each thread count."""
     rows = []
     keys = []
-    for name in names:
-        case = find_case(name)
-        keys += [f"{name}|{C}|{s}|{side}" for C in channels for s in case.strides for side in case.sides]
+    for t in threads:
+        for name in names:
+            case = find_case(name)
+            keys += [f"{name}|{C}|{s}|{side}|{t}" for C in channels for s in case.strides for side in case.sides]
     start = time.perf_counter()
-    results = run_keys(keys, env, t, references, hang_seconds)
+    results = run_keys(keys, env, references, hang_seconds)
     for key in [k for k, r in results.items() if confirm and r["status"] in ("crash", "hang")]:
-        results[key]["alone"] = run_keys([key], env, t, references, hang_seconds)[key]["status"]
+        results[key]["alone"] = run_keys([key], env, references, hang_seconds)[key]["status"]
     for key in keys:
-        name, C, stride, side = key.split("|")
+        name, C, stride, side, t = key.split("|")
         row = {"case": name, "family": find_case(name).family, "C": int(C), "stride": int(stride),
-               "side": int(side), "isa": label, "threads": t, **results[key]}
+               "side": int(side), "isa": label, "threads": int(t), **results[key]}
         print(json.dumps(row), flush=True)
         rows.append(row)
     if progress:
-        print(f"{label}, {t} thread(s): {len(keys)} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        print(f"{label}, threads {threads}: {len(keys)} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return rows
 
 
 def summary(rows: list[dict]) -> dict:
     """Counts per family and status; the course's failures; the shapes at which PyTorch's own layer failed."""
+    from darts_lite.core.host import describe_host
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
         family = counts.setdefault(row["family"], {})
@@ -401,7 +409,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=None, help="comma-separated case names (default: every case)")
     parser.add_argument("--channels", default="1-16", help="channel counts, e.g. 1-16 or 2,4,8")
-    parser.add_argument("--threads", default="1,2", help="torch threads of the child processes")
+    parser.add_argument("--threads", default="1,2", help="torch threads of the cases (each in turn)")
     parser.add_argument("--confirm", action="store_true", help="run each crashed case again, alone")
     parser.add_argument("--hang-seconds", type=float, default=HANG_SECONDS,
                         help="seconds without a finished case before its process is killed as hung")
@@ -409,7 +417,7 @@ def main() -> int:
     parser.add_argument("--references", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(int(args.threads), args.references)
+        worker(args.references)
         return 0
     names = args.cases.split(",") if args.cases else list(all_cases())
     for name in names:

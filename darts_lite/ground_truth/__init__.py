@@ -17,6 +17,7 @@ has been trained standalone, so that a search's pick can be looked up instead of
   for any search configuration;
 * `nasbench201`: the field's table (12 epochs), random search against regularised evolution;
   `nb201_search`: DARTS in the benchmark's own space (`search_nb201`), its pick looked up (`look_up`);
+* `fresh`: the picks retrained on fresh seeds, beside the median cells (`retrain_study`, `fresh_verdicts`);
 * `viz`: the figures of notebook 08.
 """
 from . import nasbench201, viz
@@ -33,18 +34,20 @@ from .proxy_study import (
 )
 from .scoring import METHODS, MethodScore, SearchOutcome, register_method, score_all, score_method
 from .space import SMALL_PRIMITIVES, all_skip_cells, canonical, cell_string, enumerate_cells, genotype_of, unique_cells
+from .fresh import FRESH_SEEDS, fresh_verdicts, load_fresh, median_cells, retrain_study, save_fresh
 from .study import (
-    DEFAULT_STUDY, DEFAULT_TABLE, FIVE_SEED_STUDY, collapse_rows, default_table, load_study, method_report, run_study,
-    save_study, study_table,
+    DEFAULT_STUDY, DEFAULT_TABLE, FIVE_SEED_STUDY, FRESH, collapse_rows, default_fresh, default_table, load_study,
+    method_report, run_study, save_study, study_table,
 )
 from .table import GroundTruth
 
 __all__ = [
     "BankNetwork", "BenchConfig", "DEFAULT_PROXY_SCORES", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY",
-    "GroundTruth", "METHODS", "MethodScore", "NB201SearchNetwork", "PUBLISHED_SPEARMAN", "SMALL_PRIMITIVES",
-    "SearchOutcome", "TOP_K", "after_training", "all_skip_cells", "alpha_scores", "build_table", "canonical",
-    "cell_string", "collapse_rows", "default_table", "enumerate_cells", "genotype_of", "load_proxy_scores",
-    "load_study", "look_up", "measure_null", "method_report", "nasbench201", "proxy_method", "proxy_networks",
-    "proxy_scores", "proxy_top_k", "register_method", "run_study", "save_proxy_scores", "save_study", "score_all",
+    "FRESH", "FRESH_SEEDS", "GroundTruth", "METHODS", "MethodScore", "NB201SearchNetwork", "PUBLISHED_SPEARMAN",
+    "SMALL_PRIMITIVES", "SearchOutcome", "TOP_K", "after_training", "all_skip_cells", "alpha_scores", "build_table",
+    "canonical", "cell_string", "collapse_rows", "default_fresh", "default_table", "enumerate_cells",
+    "fresh_verdicts", "genotype_of", "load_fresh", "load_proxy_scores", "load_study", "look_up", "measure_null",
+    "median_cells", "method_report", "nasbench201", "proxy_method", "proxy_networks", "proxy_scores", "proxy_top_k",
+    "register_method", "retrain_study", "run_study", "save_fresh", "save_proxy_scores", "save_study", "score_all",
     "score_method", "score_proxies", "search_nb201", "study_table", "top_k_versus_random", "unique_cells", "viz",
 ]

@@ -4,7 +4,9 @@ A method is registered once (`register_method`) as a function of the table, a se
 budget that returns a `SearchOutcome`: the cell it picks, the seconds it took and, if it ranks every
 cell (a supernet, a zero-cost proxy), its score of each. `score_method` looks each run's pick up in
 the table: its mean accuracy over the table's seeds, its top %, its regret to the best cell, and the
-Kendall tau of the method's ranking against the table's, averaged over runs.
+Kendall tau of the method's ranking against the table's, averaged over runs. Given the picks'
+accuracies on fresh training seeds (`fresh`), it reports those too: the table's top is noise, so
+its top % flatters a pick (the winner's curse); `bad_tail` counts the picks in its reliable bottom.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import numpy as np
 
 from ..core.stats import mean_std
 from .table import GroundTruth
+
+BAD_TAIL = 10.0  # percent: the table's bottom, where its ranking is reliable (the collapsed cells)
 
 
 @dataclass
@@ -69,6 +73,8 @@ class MethodScore:
     regrets: list[float]
     seconds: list[float]
     tau: float | None = None    # mean Kendall tau of the runs' per-cell scores; None: no scores
+    fresh: list[float] | None = None  # each pick's mean accuracy on fresh training seeds; None: not retrained
+    bad_tail: float = 0.0       # share of the picks in the table's bottom 10% (`fresh.BAD_TAIL`)
 
     @property
     def mean_accuracy(self) -> float:
@@ -96,16 +102,21 @@ class MethodScore:
         return float(np.mean(self.seconds))
 
     def as_row(self) -> dict[str, str]:
-        """The method as one row of a results table, numbers formatted."""
+        """The method as one row of a results table, numbers formatted ("table acc" by the table's seeds)."""
+        fresh = "n/a" if self.fresh is None else "{:.3f} ± {:.3f}".format(*mean_std(self.fresh))
         return {"method": self.method, "runs": str(len(self.picks)),
-                "acc": f"{self.mean_accuracy:.3f} ± {self.std_accuracy:.3f}",
+                "acc": f"{self.mean_accuracy:.3f} ± {self.std_accuracy:.3f}", "fresh acc": fresh,
+                "bad tail": f"{self.bad_tail:.0%}",
                 "top %": f"{self.mean_top_percent:.1f}", "regret": f"{self.mean_regret:.3f}",
                 "seconds": f"{self.mean_seconds:.1f}", "tau": "n/a" if self.tau is None else f"{self.tau:.3f}"}
 
 
 def score_method(table: GroundTruth, method: str, picks: Sequence, seconds: Sequence[float],
-                 scores_per_run: Sequence[Sequence[float]] | None = None) -> MethodScore:
-    """Score one method's picks (genes or canonical strings, one per run) and its rankings on `table`."""
+                 scores_per_run: Sequence[Sequence[float]] | None = None, fresh: dict | None = None) -> MethodScore:
+    """Score one method's picks (genes or canonical strings, one per run) and its rankings on `table`.
+
+    `fresh` is a fresh-seed record (`fresh.retrain_study`): {"cells": {canonical: [acc per seed]}}.
+    """
     if not picks or len(picks) != len(seconds):
         raise ValueError(f"{method}: one pick and one time per run, got {len(picks)} picks and {len(seconds)} times")
     rows = [table.lookup(p) for p in picks]
@@ -113,9 +124,17 @@ def score_method(table: GroundTruth, method: str, picks: Sequence, seconds: Sequ
     tau = None
     if scores_per_run:
         tau = float(np.mean([table.ranking_tau(s) for s in scores_per_run]))
+    fresh_accs = None
+    if fresh is not None:
+        missing = [table.canonical[r] for r in rows if table.canonical[r] not in fresh["cells"]]
+        if missing:
+            raise KeyError(f"{method}: picks {missing} have no fresh-seed accuracies; retrain them first")
+        fresh_accs = [float(np.mean(fresh["cells"][table.canonical[r]])) for r in rows]
+    bottom = float(np.mean([table.percentile(a) < BAD_TAIL for a in accuracies]))
     return MethodScore(method=method, picks=[table.cells[r] for r in rows], accuracies=accuracies,
                        top_percents=[table.top_percent(a) for a in accuracies],
-                       regrets=[table.regret(a) for a in accuracies], seconds=[float(s) for s in seconds], tau=tau)
+                       regrets=[table.regret(a) for a in accuracies], seconds=[float(s) for s in seconds], tau=tau,
+                       fresh=fresh_accs, bad_tail=bottom)
 
 
 def score_all(table: GroundTruth, outcomes: dict[str, list[SearchOutcome]]) -> list[MethodScore]:

@@ -25,6 +25,7 @@ from ..readers import read_json
 from ..data.reference import reference_file
 from . import methods  # noqa: F401  (registers the methods)
 from .build import code_version
+from .fresh import load_fresh
 from .methods import bench_of
 from .scoring import METHODS, SearchOutcome, score_method
 from .table import GroundTruth
@@ -32,7 +33,13 @@ from .table import GroundTruth
 DEFAULT_TABLE = Path("ground_truth") / "digits16_2nodes.csv"
 DEFAULT_STUDY = Path("ground_truth") / "digits16_2nodes.study.json"
 FIVE_SEED_STUDY = Path("ground_truth") / "digits16_2nodes.5seeds.json"  # the winner and random search, 5 seeds
+FRESH = Path("ground_truth") / "digits16_2nodes.fresh.json"  # the studies' picks retrained on fresh seeds
 MAX_BYTES = 20 * 1024 * 1024
+
+
+def default_fresh() -> dict:
+    """The committed fresh-seed record of the studies' picks (`fresh.retrain_study`)."""
+    return load_fresh(reference_file(FRESH))
 
 
 def default_table() -> GroundTruth:
@@ -108,13 +115,16 @@ def _kept(runs: list[dict]) -> str:
     return f"{mean:.2f} ± {std:.2f}"
 
 
-def study_table(table: GroundTruth, record: dict) -> list[dict]:
-    """One row per method: the scored picks (and the null's picks, kept weights) of a study record."""
+def study_table(table: GroundTruth, record: dict, fresh: dict | None = None) -> list[dict]:
+    """One row per method: the scored picks (and the null's picks, kept weights) of a study record.
+
+    With a fresh-seed record (`fresh.retrain_study`), each row also has its picks' fresh accuracy.
+    """
     rows = []
     for name, m in _in_registration_order(record):
         runs = m["runs"]
         scored = score_method(table, name, [_gene(r["pick"]) for r in runs], [r["seconds"] for r in runs],
-                              [r["scores"] for r in runs if r.get("scores") is not None] or None)
+                              [r["scores"] for r in runs if r.get("scores") is not None] or None, fresh=fresh)
         row = {**scored.as_row(), "kept (normal)": _kept(runs), "null kept (normal)": _kept(m["null_runs"]),
                "null acc": "n/a", "decided": "n/a"}
         if m["null_runs"]:

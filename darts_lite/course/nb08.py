@@ -126,7 +126,7 @@ def _default(results: dict) -> str | None:
     target = results.get("target_top_percent", 10.0)
     reach = "within" if w["top_percent"] <= target else "short of"
     line = (f"The default schedule, {w['method']}, over {len(w['seeds'])} seeds: picks in the top "
-            f"{w['top_percent']:.1f}% on average, {reach} the {target:.0f}% target.")
+            f"{w['top_percent']:.1f}% on average by the table, {reach} the {target:.0f}% target.")
     c = results.get("winner_versus_random")
     if c:
         line += (f" It **{c['word']}** random search: {c['mean_a']:.4f} against {c['mean_b']:.4f} (2 SE "
@@ -134,6 +134,25 @@ def _default(results: dict) -> str | None:
     else:
         line += f" Mean accuracy {w['mean_accuracy']:.4f}, random search's {w['baseline_mean_accuracy']:.4f}."
     return line
+
+
+def _fresh(results: dict) -> list[str]:
+    """The picks retrained on fresh seeds: which methods separate from the median cells, and the bad tail."""
+    rows = results.get("fresh")
+    if not rows:
+        return []
+    by = {w: [r for r in rows if r["vs_median"]["word"] == w] for w in ("beats", "ties", "loses to")}
+    seeds = ", ".join(map(str, results.get("fresh_seeds", [])))
+    lines = [f"Every pick was retrained on fresh seeds ({seeds}), and so were the cells around the median. "
+             f"Against those median cells, {len(by['beats'])} methods beat, {len(by['ties'])} tie, "
+             f"{len(by['loses to'])} lose" + (f" ({_names(by['loses to'])})." if by["loses to"] else ".")]
+    if not by["beats"]:
+        lines.append("No method separates from the median on fresh seeds. On this space and recipe, avoiding "
+                     "collapse is all a search can be judged on.")
+    tail = [r for r in rows if r["bad_tail"] > 0]
+    lines.append("Picks in the bad tail (the table's bottom tenth): " + (", ".join(
+        f"{r['method']} {r['bad_tail']:.0%}" for r in tail) if tail else "none") + ".")
+    return lines
 
 
 def _data(results: dict) -> str:
@@ -150,6 +169,7 @@ def findings(results: dict) -> list[str]:
     null = _null(results)
     lines += list(null) if null else []
     lines += _nb201(results)
+    lines += _fresh(results)
     lines += [_default(results), _data(results)]
     return [line for line in lines if line]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.config import BaseSearchConfig, ConfigError, check_ranges
 from .ops import PRIMITIVES, check_primitives
-from .remedies import check_settings, settings_dataclass
+from .remedies import REMEDIES, check_settings, settings_dataclass
 
 
 @dataclass
@@ -83,10 +83,13 @@ class SearchConfig(settings_dataclass(), BaseSearchConfig):
 
 
     def with_schedule(self, name: str) -> "SearchConfig":
-        """A copy with the architecture schedule `name` of `SCHEDULES` ("paper", "decisive" or "beta_darts")."""
+        """A copy with the architecture schedule `name` of `SCHEDULES` (e.g. "paper", "decisive", "beta_darts").
+
+        A schedule sets the whole architecture step: the remedies it does not name are turned off.
+        """
         if name not in SCHEDULES:
             raise ConfigError(f"unknown schedule {name!r}; choose from {sorted(SCHEDULES)}")
-        changes = dict(SCHEDULES[name])
+        changes = {**{r.setting.name: r.setting.default for r in REMEDIES.values()}, **SCHEDULES[name]}
         share = changes.pop("warmup_share", None)
         if share is not None:  # the warm-up is a share of the epochs, so the schedule fits any budget
             changes["warmup_epochs"] = min(self.epochs - 1, round(share * self.epochs))
@@ -104,15 +107,16 @@ class SearchConfig(settings_dataclass(), BaseSearchConfig):
 #: one sampled operation per edge (Gumbel-softmax with a straight-through gradient, GDAS) with the
 #: temperature annealed from 10 to 0.1, and Adam's rate on alpha set by the budget rule
 #: (`search.arch_lr`: a travel of 20 spread over the alpha steps).
-#: "beta_darts": the best DARTS search measured on the ground truth (notebook 08): the softmax
-#: relaxation, Adam's rate on alpha by the same budget rule, and beta-DARTS's Beta-Decay loss with
-#: lambda rising from 0 to 50 (`remedies.beta_decay`). It ties random search there and stays undecided
-#: (it keeps the alphas from concentrating): its argmax is read, not its kept weight.
+#: And one schedule per remedy that declares how the ground truth scores it (`Remedy.study`): the
+#: softmax relaxation with the same budget rule (`darts_travel` in notebook 08) plus the remedy at its
+#: study's value. "beta_darts", beta-DARTS's Beta-Decay loss with lambda rising from 0 to 50, is the
+#: best DARTS search measured on the ground truth (notebook 08) and the course's default. It ties
+#: random search there and stays undecided (it keeps the alphas from concentrating): its argmax is
+#: read, not its kept weight.
 SCHEDULES: dict[str, dict[str, Any]] = {
     "paper": dict(sampling="softmax", arch_lr=3e-4, arch_travel=0.0, warmup_epochs=0, tau_max=1.0, tau_min=1.0,
-                  fast=True, beta_decay=0.0),
-    "decisive": dict(sampling="gumbel", arch_travel=20.0, warmup_share=0.3, tau_max=10.0, tau_min=0.1, fast=False,
-                     beta_decay=0.0),
-    "beta_darts": dict(sampling="softmax", arch_lr=3e-4, arch_travel=20.0, warmup_epochs=0, tau_max=1.0, tau_min=1.0,
-                       fast=True, beta_decay=50.0),
+                  fast=True),
+    "decisive": dict(sampling="gumbel", arch_travel=20.0, warmup_share=0.3, tau_max=10.0, tau_min=0.1, fast=False),
 }
+TRAVEL = dict(SCHEDULES["paper"], arch_travel=20.0)  # the softmax relaxation, alpha's rate by the budget rule
+SCHEDULES.update({r.study.name: {**TRAVEL, r.setting.name: r.study.value} for r in REMEDIES.values() if r.study})

@@ -182,8 +182,7 @@ register_method("darts_decisive", supernet_method("decisive"), "softmax warm-up,
 register_method("single_path", supernet_method("decisive", warmup_epochs=0), "Gumbel single path from step 1 (GDAS)")
 TRAVEL = dict(arch_travel=20.0)  # the decisive schedule's budget rule, on the softmax relaxation
 register_method("darts_travel", supernet_method("paper", **TRAVEL), "DARTS (softmax), alpha's rate by the budget rule")
-for remedy in REMEDIES.values():  # each remedy on the baseline, at the value its Study declares
+for remedy in REMEDIES.values():  # each remedy on darts_travel, as its Study declares: its own schedule
     if remedy.study is not None:
-        register_method(remedy.study.name, supernet_method("paper", **TRAVEL, **{remedy.setting.name: remedy.study.value}),
-                        remedy.study.description)
+        register_method(remedy.study.name, supernet_method(remedy.study.name), remedy.study.description)
 register_method("random_search", random_search, "random cells trained 1 epoch, best on search_val")

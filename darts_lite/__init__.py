@@ -9,9 +9,10 @@ One folder per paper, each read beside it:
 * `hands/`: the application, gender from 11K Hands images, with its baselines and Grad-CAM;
 * `core/`: what they share (configs, the epoch loop, checkpoints, runs, training, timing, tables);
 * `data/`: the datasets (11K Hands in `data/hands11k/`);
+* `proxies/`: zero-cost proxies (NASWOT, synflow, grad_norm, snip, jacob_cov, the parameter count, FLOPs);
 * `course/`: what each notebook found (computed from its results) and its exercises, with their checks.
 
-The layers run one way: `cli` and `course` > `hands` and `ground_truth` > the three papers (independent of each other) > `core` >
+The layers run one way: `cli` and `course` > `hands` and `ground_truth` > the three papers and `proxies` (independent of each other) > `core` >
 `data`; `pyproject.toml` states them as import-linter contracts and `make test` checks them.
 The names below are the short path for notebooks and scripts: `from darts_lite import search, SearchConfig`.
 """

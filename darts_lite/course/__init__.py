@@ -1,6 +1,6 @@
 """The course around the library: what each notebook found, and its exercises with their checks.
 
-One module per notebook (`nb00` ... `nb08`). Each has
+One module per notebook (`nb00` ... `nb09`). Each has
 
 * `findings(results) -> list[str]`: the notebook's findings in plain words, computed from the
   results it records (its cell tagged `results`): beats, ties or loses against random, decided or
@@ -15,13 +15,14 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from . import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08  # noqa: F401 (the notebooks' modules)
+from . import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09  # noqa: F401 (the notebooks' modules)
 from .exercise import Exercise
 
 NOTEBOOKS = {
     "00_quickstart": "nb00", "01_data": "nb01", "02_continuous_relaxation": "nb02",
     "03_bilevel_approximation": "nb03", "04_dag_dense_blocks": "nb04", "05_meta_kernels": "nb05",
     "06_latency_constrained_search": "nb06", "07_hand_gender_search": "nb07", "08_ground_truth": "nb08",
+    "09_training_free": "nb09",
 }
 
 

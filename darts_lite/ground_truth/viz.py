@@ -1,5 +1,6 @@
 """Figures of the ground truth: the space's accuracy distribution, the noise ceiling, where each method's
-picks land, the null's kept weight beside the search's, and NAS-Bench-201's best-so-far curves."""
+picks land, the null's kept weight beside the search's, NAS-Bench-201's best-so-far curves; and for notebook
+09, the zero-cost proxies' rankings beside the published ones and their kernels of one batch."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -106,4 +107,45 @@ def plot_skips(table: GroundTruth, picks: dict[str, Sequence[int]]) -> Figure:
     ax.set_xlabel("skip connections in the normal cell")
     ax.set_ylabel("ground-truth accuracy")
     ax.legend(fontsize=7, ncol=2, loc="lower left")
+    return fig
+
+
+def plot_proxy_rankings(report: dict) -> Figure:
+    """Each proxy's Spearman rho on the ground truth (mean, range over seeds) beside its published NAS-Bench-201 rho."""
+    names = list(report["proxies"])
+    fig = Figure(figsize=(7.0, 3.4), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(names))
+    rows = [report["proxies"][n] for n in names]
+    ours = [r["spearman"] for r in rows]
+    seeds = [[s["spearman"] for s in r["per_seed"]] for r in rows]
+    spread = np.array([[m - min(s), max(s) - m] for m, s in zip(ours, seeds)]).T
+    published = [r.get("published_spearman") or np.nan for r in rows]
+    ax.bar(x - 0.2, ours, 0.4, yerr=spread, capsize=3, label="this ground truth (range over seeds)")
+    ax.bar(x + 0.2, published, 0.4, color="0.7", label="NAS-Bench-201 CIFAR-10, published")
+    ax.axhline(report["noise_ceiling"]["spearman_rho"], color="C3", ls="--", label="noise ceiling (two seeds)")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x, names)
+    ax.set_ylabel("Spearman rho with accuracy")
+    ax.set_ylim(min(0.0, *ours) - 0.05, 1.0)
+    ax.legend(fontsize=8, loc="upper center", ncols=3)
+    return fig
+
+
+def plot_kernels(rows: dict[str, dict[str, np.ndarray]]) -> Figure:
+    """Square matrices as heatmaps: one row per kind (a proxy's kernel), one column per network, one scale per row.
+
+    A row's colours run from its smallest off-diagonal entry to 1 (the diagonal of a normalised kernel)."""
+    columns = max(len(r) for r in rows.values())
+    fig = Figure(figsize=(2.6 * columns + 0.8, 2.5 * len(rows)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(rows), columns, squeeze=False))
+    for line, (kind, matrices) in zip(axes, rows.items()):
+        arrays = [np.asarray(m, dtype=float) for m in matrices.values()]
+        vmin = min(float(a[~np.eye(len(a), dtype=bool)].min()) for a in arrays)
+        for ax, (name, a) in zip(line, zip(matrices, arrays)):
+            image = ax.imshow(a, cmap="viridis", vmin=vmin, vmax=1.0)
+            ax.set_title(f"{kind}, {name}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.colorbar(image, ax=list(line), shrink=0.8)
     return fig

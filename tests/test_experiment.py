@@ -14,8 +14,8 @@ from darts_lite.meta_kernels.config import KernelSearchConfig
 
 SEARCH = SearchConfig(layers=3, channels=4, nodes=2, multiplier=2, epochs=1, batch_size=128, device="cpu")
 TRAIN = TrainConfig(layers=3, channels=4, epochs=2, batch_size=128, device="cpu")
-EXP = ExperimentConfig(name="t", dataset="digits", image_size=8, splits=1, baselines=("resnet18", "random"),
-                       random_genotypes=1)
+EXP = ExperimentConfig(name="t", dataset="digits", image_size=8, splits=1,
+                       baselines=("mobilenet_v3_small", "random"), random_genotypes=1)
 
 
 def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
@@ -33,10 +33,10 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path):
     resumed = run_experiment(EXP, SEARCH, TRAIN, run_dir=tmp_path / "cut", progress=False, workers=1)
     keys = ("split", "model", "acc", "balanced_acc", "confusion", "params", "macs")
     assert [{k: r[k] for k in keys} for r in resumed["rows"]] == [{k: r[k] for k in keys} for r in full["rows"]]
-    assert [r["model"] for r in full["rows"]] == ["darts", "resnet18", "random0"]
+    assert [r["model"] for r in full["rows"]] == ["darts", "mobilenet_v3_small", "random0"]
     table = {line["model"]: line for line in full["table"]}
-    assert set(table) == {"darts", "resnet18", "random genotype"}
-    assert table["darts"]["search_hours"] > 0 and table["resnet18"]["search_hours"] == 0
+    assert set(table) == {"darts", "mobilenet_v3_small", "random genotype"}
+    assert table["darts"]["search_hours"] > 0 and table["mobilenet_v3_small"]["search_hours"] == 0
     assert all(line["latency_cpu_ms"] > 0 for line in full["table"])
     md = (tmp_path / "full" / "results.md").read_text()
     assert "| darts |" in md and "balanced acc." in md

@@ -165,9 +165,9 @@ def _plot(args) -> int:
 def _demo(args) -> int:
     from ..darts import pipeline
     search_cfg, train_cfg = dict(DEMO_SEARCH, name=args.name), dict(DEMO_TRAIN)
-    if args.fast:
-        search_cfg.update(layers=3, epochs=2, image_size=8)
-        train_cfg.update(layers=3, channels=8, epochs=2)
+    if args.fast:  # one epoch per phase: every step of the pipeline, once
+        search_cfg.update(layers=3, epochs=1, image_size=8)
+        train_cfg.update(layers=3, channels=8, epochs=1)
     summary = pipeline.run(SearchConfig(**search_cfg, device=args.device).with_schedule(DEMO_SCHEDULE),
                            TrainConfig(**train_cfg, device=args.device))
     print("\nDARTS demo: digits, search -> derive -> retrain -> test\n")

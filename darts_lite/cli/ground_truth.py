@@ -30,6 +30,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", default=None, help="study JSON (default: beside the table, <stem>.study.json); a study "
                                                "of the same budget and seeds there is continued")
     p.add_argument("--nulls", default=str(NULLS), help=f"null table the null runs are added to (default: {NULLS})")
+    p.add_argument("--fresh", action="store_true", help="retrain every pick, and the median cells, on fresh seeds "
+                                                        "(7, 8, 9) with the table's recipe: <stem>.fresh.json")
 
     p = sub.add_parser("null", help="measure the null of `decided` for one search configuration: its kept "
                                     "weight on shuffled labels over seeds, added to the null table")
@@ -66,7 +68,13 @@ def score(args) -> int:
     nulls = null_rows(record)
     if nulls:
         append_nulls(nulls, args.nulls)
-    rows = study_table(table, record)
+    fresh = None
+    if args.fresh:  # the picks judged on training seeds the table never used (ground_truth.fresh)
+        from ..ground_truth.fresh import load_fresh, retrain_study, save_fresh
+        fresh_path = Path(args.table).with_suffix(".fresh.json")
+        fresh = retrain_study(table, [record], fresh=load_fresh(fresh_path) if fresh_path.is_file() else None)
+        save_fresh(fresh, fresh_path)
+    rows = study_table(table, record, fresh)
     columns = [(c, c) for c in rows[0] if c != "score"]
     print(text_table(rows, columns))
     print(f"noise ceiling: {table.noise_ceiling()}\nwritten: {out}")

@@ -138,12 +138,9 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
         alpha_opt.step()
 
     X, y = train_batch
-    if mixing is None:
-        logits = model(X)
-    else:
-        with torch.no_grad():
-            weights = mixing(model.mixing_weights()[0])
-        logits = model(X, weights)
+    with torch.no_grad():  # a remedy's mixing of the w step (e.g. SDARTS-RS), else softmax(alpha) in forward
+        weights = None if mixing is None else mixing(model.mixing_weights()[0])
+    logits = model(X, weights)
     loss = criterion(logits, y)
     weights = model.weight_parameters()
     # Only w's gradient is wanted here: alpha.grad stays untouched. A single-path step leaves the
@@ -283,12 +280,8 @@ def search(config: SearchConfig, data: DataSplits | None = None, run_dir: str | 
 
 def _undecided_remedy(config: SearchConfig) -> str:
     """What an undecided search of `config` should try (or how to read it, as an active remedy advises)."""
-    advice = undecided_advice(remedies_for(config))
-    if advice:
-        return advice
-    if config.sampling == "softmax":
-        return decision.DARTS_REMEDY
-    return decision.SAMPLED_REMEDY
+    fallback = decision.DARTS_REMEDY if config.sampling == "softmax" else decision.SAMPLED_REMEDY
+    return undecided_advice(remedies_for(config)) or fallback
 
 
 def _snapshot(trajectory: dict, model: SearchNetwork, at: float) -> None:

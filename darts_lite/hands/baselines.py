@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torchvision
 
 HAND_MADE = ("mobilenet_v3_small", "resnet18", "alexnet", "vgg11", "vgg11_bn")
 # The smallest square input each one accepts as torchvision builds it (measured: AlexNet fails at
@@ -53,6 +52,7 @@ def hand_made(name: str, in_channels: int, num_classes: int, image_size: int | N
                          f"got {image_size}; use a larger image_size or another network")
     if in_channels not in (1, 3):
         raise ValueError(f"hand-made networks take 1 (repeated) or 3 input channels, got {in_channels}")
+    import torchvision  # lazy: it loads torch._dynamo, over a second of every process's start-up
     model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
     if image_size is not None and image_size < MIN_IMAGE_SIZE[name]:
         adapt_to_small_images(model, name, image_size)

@@ -350,7 +350,7 @@ def test_the_committed_table_and_study_are_complete_and_agree():
     assert [r["method"] for r in rows] == list(METHODS), "a registered method has no runs: `make score`"
     assert all(len(m["runs"]) == len(study["seeds"]) >= 3 for m in study["methods"].values())
     five = load_study(default=FIVE_SEED_STUDY)
-    assert five["seeds"] == [0, 1, 2, 3, 4] and set(five["methods"]) == {"beta_darts", "random_search"}
+    assert five["seeds"] == [0, 1, 2, 3, 4] and set(five["methods"]) == {"beta_darts", "random_search", "sdarts_rs"}
     assert all(len(m["runs"]) == 5 for m in five["methods"].values())
 
 

@@ -62,3 +62,15 @@ def test_fresh_verdicts_compare_with_random_search_and_the_median_cells():
     assert rows["top"]["vs_median"]["word"] == "ties"    # the table's best three are median cells on fresh seeds
     assert rows["collapsed"]["vs_median"]["word"] == "loses to" and rows["collapsed"]["bad_tail"] == pytest.approx(1 / 3)
     assert rows["collapsed"]["vs_baseline"]["word"] == "loses to" and rows["random_search"]["vs_baseline"] is None
+
+
+def test_the_committed_fresh_record_covers_every_pick_of_the_studies():
+    from darts_lite.ground_truth import FIVE_SEED_STUDY, FRESH_SEEDS, default_fresh, default_table, load_study
+    from darts_lite.ground_truth.fresh import study_picks
+    fresh, table = default_fresh(), default_table()
+    assert fresh["seeds"] == list(FRESH_SEEDS) and not set(FRESH_SEEDS) & set(table.seeds)
+    studies = [load_study(), load_study(default=FIVE_SEED_STUDY)]
+    keys = {table.canonical[table.lookup(p)] for s in studies for p in study_picks(s)} | set(fresh["median_cells"])
+    assert keys <= set(fresh["cells"]), "retrain the new picks: python -m darts_lite score --fresh"
+    assert fresh["median_cells"] == median_cells(table)
+    assert all(len(a) == len(FRESH_SEEDS) and all(0 < x <= 1 for x in a) for a in fresh["cells"].values())

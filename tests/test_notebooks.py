@@ -259,6 +259,9 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
         assert [r["seed"] for r in results["nb201_darts"]] == [0] and 0 < results["nb201_darts"][0]["top_percent"] <= 100
         assert 0 < results["default_top_percent"] <= 100 and results["winner_5_seeds"]["seeds"] == [0, 1, 2, 3, 4]
         assert {r["method"] for r in results["collapse"]} >= {"darts_decisive", "beta_darts", "p_darts"}
+        assert results["fresh_seeds"] == [7, 8, 9] and {r["method"] for r in results["fresh"]} >= {"random_search"}
+        assert all(r["vs_median"]["word"] in ("beats", "ties", "loses to") and 0 <= r["bad_tail"] <= 1
+                   for r in results["fresh"])
     if path.stem == "09_training_free":
         assert results["cells"] == 207 and set(results["proxies"]) >= {"naswot", "synflow", "grad_norm", "snip",
                                                                        "jacob_cov", "params", "flops"}

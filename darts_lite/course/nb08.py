@@ -136,6 +136,16 @@ def _default(results: dict) -> str | None:
     return line
 
 
+def _five(results: dict) -> str | None:
+    """The methods of the five-seed study other than the default, against random search."""
+    winner = (results.get("winner_5_seeds") or {}).get("method")
+    rows = {n: c for n, c in (results.get("five_versus_random") or {}).items() if n != winner}
+    if not rows:
+        return None
+    return "Over five seeds: " + "; ".join(f"{n} **{c['word']}** random search ({c['mean_a']:.4f} against "
+                                            f"{c['mean_b']:.4f}, 2 SE {c['two_se']:.4f})" for n, c in rows.items()) + "."
+
+
 def _fresh(results: dict) -> list[str]:
     """The picks retrained on fresh seeds: which methods separate from the median cells, and the bad tail."""
     rows = results.get("fresh")
@@ -143,9 +153,13 @@ def _fresh(results: dict) -> list[str]:
         return []
     by = {w: [r for r in rows if r["vs_median"]["word"] == w] for w in ("beats", "ties", "loses to")}
     seeds = ", ".join(map(str, results.get("fresh_seeds", [])))
+    verbs = {"beats": "beat", "ties": "tie", "loses to": "lose"}
+    counts = [f"{len(by[w])} {verbs[w]}" + (f" ({_names(by[w])})" if by[w] and w != "ties" else "") for w in verbs]
     lines = [f"Every pick was retrained on fresh seeds ({seeds}), and so were the cells around the median. "
-             f"Against those median cells, {len(by['beats'])} methods beat, {len(by['ties'])} tie, "
-             f"{len(by['loses to'])} lose" + (f" ({_names(by['loses to'])})." if by["loses to"] else ".")]
+             f"Against those median cells: {', '.join(counts)}."]
+    if len(rows) >= 10 and 0 < len(by["beats"]) <= max(1, round(0.05 * len(rows))):  # 2 SE: ~1 in 40 by chance
+        lines.append(f"{len(by['beats'])} of {len(rows)} comparisons passing two standard errors is about what "
+                     "chance gives: no method clearly separates from the median.")
     if not by["beats"]:
         lines.append("No method separates from the median on fresh seeds. On this space and recipe, avoiding "
                      "collapse is all a search can be judged on.")
@@ -170,7 +184,7 @@ def findings(results: dict) -> list[str]:
     lines += list(null) if null else []
     lines += _nb201(results)
     lines += _fresh(results)
-    lines += [_default(results), _data(results)]
+    lines += [_default(results), _five(results), _data(results)]
     return [line for line in lines if line]
 
 

@@ -140,7 +140,7 @@ def search_step(model: SearchNetwork, w_opt: torch.optim.Optimizer, alpha_opt: t
     X, y = train_batch
     with torch.no_grad():  # a remedy's mixing of the w step (e.g. SDARTS-RS), else softmax(alpha) in forward
         weights = None if mixing is None else mixing(model.mixing_weights()[0])
-    logits = model(X, weights)
+    logits = model(X) if weights is None else model(X, weights)
     loss = criterion(logits, y)
     weights = model.weight_parameters()
     # Only w's gradient is wanted here: alpha.grad stays untouched. A single-path step leaves the

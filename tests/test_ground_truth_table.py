@@ -136,6 +136,10 @@ def test_ranking_tau(gt):
         gt.ranking_tau([1, 2, 3])
 
 
+def np_argmin(values):
+    return min(range(len(values)), key=lambda i: values[i])
+
+
 def test_score_method_on_hand_values(gt):
     s = score_method(gt, "toy", [GENES[3], canonical(GENES[1])], [10.0, 20.0],
                      scores_per_run=[MEANS, [1, 2, 3, 4, 5]])
@@ -145,8 +149,10 @@ def test_score_method_on_hand_values(gt):
     assert s.top_percents == pytest.approx([20.0, 40.0]) and s.mean_top_percent == pytest.approx(30.0)
     assert s.regrets == pytest.approx([0.0, 0.05]) and s.mean_regret == pytest.approx(0.025)
     assert s.mean_seconds == pytest.approx(15.0) and s.tau == pytest.approx((1.0 + 0.2) / 2)
-    assert s.as_row() == {"method": "toy", "runs": "2", "acc": "0.875 ± 0.035", "top %": "30.0",
-                          "regret": "0.025", "seconds": "15.0", "tau": "0.600"}
+    assert s.as_row() == {"method": "toy", "runs": "2", "acc": "0.875 ± 0.035", "fresh acc": "n/a", "bad tail": "0%",
+                          "top %": "30.0", "regret": "0.025", "seconds": "15.0", "tau": "0.600"}
+    worst = score_method(gt, "worst", [GENES[int(np_argmin(MEANS))]], [1.0])
+    assert worst.bad_tail == 1.0 and s.bad_tail == 0.0  # the worst of 5 cells is the bottom 10% (percentile 0)
     one = score_method(gt, "one", [GENES[0]], [1.0])
     assert one.std_accuracy == 0.0 and one.tau is None and one.as_row()["tau"] == "n/a"
     with pytest.raises(ValueError, match="one pick and one time per run"):

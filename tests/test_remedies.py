@@ -226,6 +226,11 @@ def test_register_remedy_refuses_what_is_not_a_remedy_or_takes_a_setting():
     with pytest.raises(ValueError, match="already turns on"):
         register_remedy(impostor)
     assert REMEDIES[taken.setting.name] is taken
+    from darts_lite.darts.remedies import Setting
+    late = type("Late", (Remedy,), {"setting": Setting("late_remedy", 0, "a remedy registered too late")})
+    with pytest.raises(ValueError, match="after SearchConfig was built"):
+        register_remedy(late)
+    assert "late_remedy" not in REMEDIES
 
 
 def test_remedies_turn_on_together():

@@ -85,6 +85,7 @@ class Remedy:
 
 #: setting name -> the Remedy subclass it turns on, in registration order
 REMEDIES: dict[str, type[Remedy]] = {}
+_SETTINGS_BUILT: list[str] = []  # the settings SearchConfig was built with (`settings_dataclass`), once built
 
 
 def register_remedy(remedy: type[Remedy]) -> type[Remedy]:
@@ -94,6 +95,9 @@ def register_remedy(remedy: type[Remedy]) -> type[Remedy]:
     taken = REMEDIES.get(remedy.setting.name)
     if taken is not None and taken.__qualname__ != remedy.__qualname__:
         raise ValueError(f"the setting {remedy.setting.name!r} already turns on {taken.__name__}; choose another name")
+    if _SETTINGS_BUILT and remedy.setting.name not in _SETTINGS_BUILT:
+        raise ValueError(f"{remedy.__name__} comes after SearchConfig was built, so {remedy.setting.name!r} would not "
+                         "be one of its settings: register it in a module that darts_lite.darts.remedies imports")
     REMEDIES[remedy.setting.name] = remedy
     return remedy
 
@@ -105,6 +109,7 @@ def settings_dataclass() -> type:
     cls = dataclasses.make_dataclass("RemedySettings", fields)
     cls.__doc__ = "One setting per remedy (darts.remedies), each off at its default."
     cls.field_docs = {r.setting.name: r.setting.doc for r in REMEDIES.values()}
+    _SETTINGS_BUILT[:] = list(REMEDIES)
     return cls
 
 

@@ -49,14 +49,14 @@ def test_params_picks_as_before_the_most_parameters_ties_drawn_by_the_seed():
 
 
 def test_top_k_trains_the_best_scored_cells_first_until_the_budget_ends(tiny, monkeypatch):
-    from darts_lite.ground_truth import proxy_methods
+    from darts_lite.ground_truth import methods
     trained = []
 
     def fake_train(config, indices, seed, data, train=None, test=None):
         trained.append(list(indices))
         return [0.5 + 0.1 * i for i in indices]  # the highest index trains best
 
-    monkeypatch.setattr(proxy_methods, "train_cells", fake_train)
+    monkeypatch.setattr(methods, "train_cells", fake_train)  # the training loop random search shares
     search = proxy_top_k("params", cells_per_step=2)
     out = search(tiny, 0, 0.0)  # no budget left after scoring: one group, the two best-scored cells
     order = ranked(tiny.params, 0)

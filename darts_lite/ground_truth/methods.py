@@ -156,21 +156,29 @@ def supernet_method(schedule: str, **changes):
     return run
 
 
+def train_in_order(table: GroundTruth, order, seed: int, data: DataSplits, start: float, budget_seconds: float,
+                   epochs: int = 1, cells_per_step: int = 4) -> dict[int, float]:
+    """{row: search_val accuracy} of the cells in `order`, trained `epochs` on search_train, `cells_per_step` at a
+    time, until `budget_seconds` since `start` are spent (at least one group is trained)."""
+    bench, _ = bench_of(table)
+    short = bench.replace(epochs=epochs, cells_per_step=cells_per_step)
+    order, scored = np.asarray(order), {}
+    for s in range(0, len(order), cells_per_step):
+        if scored and time.perf_counter() - start >= budget_seconds:
+            break
+        rows = order[s:s + cells_per_step]
+        accs = train_cells(short, table.index[rows].tolist(), seed, data, train=data.search_train, test=data.search_val)
+        scored.update(zip(rows.tolist(), accs))
+    return scored
+
+
 def random_search(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None,
                   epochs: int = 1, cells_per_step: int = 4) -> SearchOutcome:
     """Random cells, each trained `epochs` on search_train and scored on search_val, until the budget is spent."""
-    bench, bench_data = bench_of(table)
-    data = bench_data if data is None else data
-    short = bench.replace(epochs=epochs, cells_per_step=cells_per_step)
+    data = bench_of(table)[1] if data is None else data
+    start = time.perf_counter()
     order = np.random.default_rng(seed).permutation(len(table))
-    index = table.index[order].tolist()
-    start, scored = time.perf_counter(), {}
-    for s in range(0, len(index), cells_per_step):
-        if time.perf_counter() - start >= budget_seconds:
-            break
-        chunk = index[s:s + cells_per_step]
-        accs = train_cells(short, chunk, seed, data, train=data.search_train, test=data.search_val)
-        scored.update(zip(order[s:s + cells_per_step], accs))
+    scored = train_in_order(table, order, seed, data, start, budget_seconds, epochs, cells_per_step)
     best = max(scored, key=scored.get)
     return SearchOutcome(pick=table.cells[best], seconds=time.perf_counter() - start,
                          details={"candidates": len(scored), "epochs_each": epochs})

@@ -21,8 +21,8 @@ import torch
 
 from ..data import DataSplits, iterate_batches
 from ..proxies import PROXIES
-from .build import build_networks, train_cells
-from .methods import bench_of
+from .build import build_networks
+from .methods import bench_of, train_in_order
 from .scoring import SearchOutcome, register_method
 from .table import GroundTruth
 
@@ -79,21 +79,11 @@ def proxy_top_k(name: str, epochs: int = 1, cells_per_step: int = 4, batch_size:
     group is trained.
     """
     def run(table: GroundTruth, seed: int, budget_seconds: float, data: DataSplits | None = None) -> SearchOutcome:
-        bench, bench_data = bench_of(table)
-        data = bench_data if data is None else data
+        data = bench_of(table)[1] if data is None else data
         start = time.perf_counter()
         scores = proxy_scores(table, name, seed, data, batch_size)
         proxy_seconds = time.perf_counter() - start
-        order = ranked(scores, seed)
-        short = bench.replace(epochs=epochs, cells_per_step=cells_per_step)
-        scored: dict[int, float] = {}
-        for s in range(0, len(order), cells_per_step):
-            if scored and time.perf_counter() - start >= budget_seconds:
-                break
-            rows = order[s:s + cells_per_step]
-            accs = train_cells(short, table.index[rows].tolist(), seed, data, train=data.search_train,
-                               test=data.search_val)
-            scored.update(zip(rows.tolist(), accs))
+        scored = train_in_order(table, ranked(scores, seed), seed, data, start, budget_seconds, epochs, cells_per_step)
         best = max(scored, key=scored.get)
         return SearchOutcome(pick=table.cells[best], seconds=time.perf_counter() - start, scores=scores,
                              details={"proxy": name, "proxy_seconds": proxy_seconds, "candidates": len(scored),

@@ -25,7 +25,7 @@ from ..core.stats import compare_samples, mean_std
 from ..readers import read_json
 from .build import code_version, train_cells
 from .methods import bench_of
-from .scoring import BAD_TAIL
+from .scoring import BAD_TAIL, pick_gene
 from .table import GroundTruth
 
 FRESH_SEEDS = (7, 8, 9)  # training seeds no table of the course uses
@@ -63,8 +63,7 @@ def retrain(table: GroundTruth, cells: Sequence, seeds: Sequence[int] = FRESH_SE
 
 def study_picks(record: dict) -> list:
     """Every pick of every method's runs in a study record (null runs left out)."""
-    return [tuple(map(tuple, r["pick"])) if isinstance(r["pick"], list) else r["pick"]
-            for m in record["methods"].values() for r in m["runs"]]
+    return [pick_gene(r["pick"]) for m in record["methods"].values() for r in m["runs"]]
 
 
 def retrain_study(table: GroundTruth, records: Sequence[dict], seeds: Sequence[int] = FRESH_SEEDS,
@@ -112,14 +111,14 @@ def fresh_verdicts(table: GroundTruth, record: dict, fresh: dict, baseline: str 
     their own, each cell's fresh mean once.
     """
     def picks(name: str) -> list[float]:
-        return [fresh_accuracy(table, fresh, _cell(r["pick"])) for r in record["methods"][name]["runs"]]
+        return [fresh_accuracy(table, fresh, pick_gene(r["pick"])) for r in record["methods"][name]["runs"]]
 
     median = [fresh_accuracy(table, fresh, c) for c in fresh["median_cells"]]
     base = picks(baseline) if baseline in record["methods"] else None
     rows = []
     for name, m in record["methods"].items():
         accs = picks(name)
-        table_accs = [float(table.accuracy[table.lookup(_cell(r["pick"]))]) for r in m["runs"]]
+        table_accs = [float(table.accuracy[table.lookup(pick_gene(r["pick"]))]) for r in m["runs"]]
         mean, std = mean_std(accs)
         rows.append({"method": name, "runs": len(accs), "fresh": accs, "fresh_mean": mean, "fresh_std": std,
                      "table_mean": float(np.mean(table_accs)),
@@ -127,7 +126,3 @@ def fresh_verdicts(table: GroundTruth, record: dict, fresh: dict, baseline: str 
                      "vs_median": compare_samples(accs, median),
                      "vs_baseline": None if base is None or name == baseline else compare_samples(accs, base)})
     return rows
-
-
-def _cell(pick):
-    return tuple(map(tuple, pick)) if isinstance(pick, list) else pick

@@ -24,7 +24,7 @@ from ..data.reference import reference_file
 from ..proxies import PROXIES
 from ..readers import read_json
 from .build import code_version
-from .scoring import METHODS, score_method
+from .scoring import METHODS, pick_gene, score_method
 from .table import GroundTruth
 
 DEFAULT_PROXY_SCORES = Path("ground_truth") / "digits16_2nodes.proxies.json"
@@ -58,7 +58,7 @@ def proxy_runs(table: GroundTruth, name: str, seeds: Sequence[int], study: dict 
 
 def proxy_report(table: GroundTruth, name: str, runs: list[dict]) -> dict:
     """One proxy over its runs: rho, tau, top %, seconds, its variation over seeds, the published rho."""
-    picks = [r["pick"] if isinstance(r["pick"], str) else tuple((op, int(j)) for op, j in r["pick"]) for r in runs]
+    picks = [pick_gene(r["pick"]) for r in runs]
     scored = score_method(table, name, picks, [r["seconds"] for r in runs], [r["scores"] for r in runs])
     rhos = [_spearman(r["scores"], table.accuracy) for r in runs]
     varies = bool(PROXIES[name].depends_on)
@@ -115,8 +115,7 @@ def top_k_versus_random(table: GroundTruth, study: dict, names: Sequence[str],
     """Each named method's picks against random search's at the same budget: beats, ties or loses (2 SE)."""
     def accuracies(name):
         runs = study["methods"][name]["runs"]
-        return [float(table.accuracy[table.lookup(r["pick"] if isinstance(r["pick"], str) else
-                                                  tuple((op, int(j)) for op, j in r["pick"]))]) for r in runs]
+        return [float(table.accuracy[table.lookup(pick_gene(r["pick"]))]) for r in runs]
     rs = accuracies(baseline)
     return [{"method": n, "n": len(rs), **compare_samples(accuracies(n), rs)} for n in names
             if n in study["methods"]]

@@ -31,6 +31,11 @@ class SearchOutcome:
     details: dict = field(default_factory=dict)  # what the method reports of itself (epochs, candidates, decision)
 
 
+def pick_gene(pick) -> tuple | str:
+    """A pick as saved in JSON (a canonical string, or [[op, input], ...]) as `GroundTruth.lookup` takes it."""
+    return pick if isinstance(pick, str) else tuple((op, int(j)) for op, j in pick)
+
+
 @dataclass
 class Method:
     """A registered search method: `fn(table, seed, budget_seconds) -> SearchOutcome`."""

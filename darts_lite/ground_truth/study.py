@@ -27,7 +27,7 @@ from . import methods  # noqa: F401  (registers the methods)
 from .build import code_version
 from .fresh import load_fresh
 from .methods import bench_of
-from .scoring import METHODS, SearchOutcome, score_method
+from .scoring import METHODS, SearchOutcome, pick_gene, score_method
 from .table import GroundTruth
 
 DEFAULT_TABLE = Path("ground_truth") / "digits16_2nodes.csv"
@@ -123,12 +123,12 @@ def study_table(table: GroundTruth, record: dict, fresh: dict | None = None) -> 
     rows = []
     for name, m in _in_registration_order(record):
         runs = m["runs"]
-        scored = score_method(table, name, [_gene(r["pick"]) for r in runs], [r["seconds"] for r in runs],
+        scored = score_method(table, name, [pick_gene(r["pick"]) for r in runs], [r["seconds"] for r in runs],
                               [r["scores"] for r in runs if r.get("scores") is not None] or None, fresh=fresh)
         row = {**scored.as_row(), "kept (normal)": _kept(runs), "null kept (normal)": _kept(m["null_runs"]),
                "null acc": "n/a", "decided": "n/a"}
         if m["null_runs"]:
-            null = score_method(table, name, [_gene(r["pick"]) for r in m["null_runs"]],
+            null = score_method(table, name, [pick_gene(r["pick"]) for r in m["null_runs"]],
                                 [r["seconds"] for r in m["null_runs"]])
             row["null acc"] = f"{null.mean_accuracy:.3f} ± {null.std_accuracy:.3f}"
             reach = max(r["details"]["decision"]["normal"]["kept_weight"] for r in m["null_runs"])
@@ -151,7 +151,7 @@ def collapse_rows(table: GroundTruth, record: dict) -> list[dict]:
         runs = [r for r in m["runs"] if "epochs" in r["details"]]
         if not runs:
             continue
-        picks = [table.lookup(_gene(r["pick"])) for r in runs]
+        picks = [table.lookup(pick_gene(r["pick"])) for r in runs]
         skips = [int(table.skips[p]) for p in picks]
         health = [r["details"]["health"] for r in runs if "health" in r["details"]]
         all_skip, below_median = _collapsed_picks(table, picks)
@@ -172,7 +172,7 @@ def method_report(table: GroundTruth, record: dict, method: str, baseline: str =
     def picks(name: str) -> list[int]:
         if name not in record["methods"]:
             raise KeyError(f"the study has no runs of {name!r}; it has {sorted(record['methods'])}")
-        return [table.lookup(_gene(r["pick"])) for r in record["methods"][name]["runs"]]
+        return [table.lookup(pick_gene(r["pick"])) for r in record["methods"][name]["runs"]]
 
     mine, theirs = picks(method), picks(baseline)
     top = [float(table.top_percent(table.accuracy[p])) for p in mine]
@@ -188,10 +188,6 @@ def _collapsed_picks(table: GroundTruth, picks: list[int]) -> tuple[int, int]:
     """How many of the picks (table rows) are an all-skip cell, and how many lie below the space's median."""
     median, most_skips = np.median(table.accuracy), table.skips.max()
     return int(sum(table.skips[p] == most_skips for p in picks)), int(sum(table.accuracy[p] < median for p in picks))
-
-
-def _gene(pick) -> tuple | str:
-    return pick if isinstance(pick, str) else tuple((op, int(j)) for op, j in pick)
 
 
 def null_rows(record: dict) -> list[dict]:

@@ -12,6 +12,15 @@ order by default, the benchmark's DARTS-V1), and the derived cell keeps the argm
 `none` included, as the benchmark's DARTS does: the pick is one of the 15,625 cells, so its accuracy
 is looked up (`nasbench201.load_nb201`), not trained. On CIFAR-10 the benchmark reports that DARTS
 collapses to the all-`skip_connect` cell; notebook 08's GPU settings run it to see.
+
+Given a device's latency lookup table (`core.lut.LookupTable`: the 6 edges as slots, `NB201_OPS` as
+choices, "latency_ms"), the search is latency-aware, as FBNet (Sec. 3.2) and ProxylessNAS (Sec. 3.3)
+are: the alphas descend
+
+    L = CE + beta * LAT(alpha),   LAT(alpha) = fixed + sum_e sum_o softmax(alpha_e)_o LUT[e, o],
+
+the expected latency of the supernet's mixture. Its gradient, beta * softmax(alpha_e) * (LUT[e] - E_e)
+on edge e, E_e = sum_o softmax(alpha_e)_o LUT[e, o], lowers every operation slower than its edge's mean.
 """
 from __future__ import annotations
 
@@ -24,12 +33,13 @@ import torch.nn.functional as F
 from ..core.bilevel import BilevelModule
 from ..core.checkpoint import epoch_generator
 from ..core.loop import checkpoint_dict, epoch_means, run_epochs, zero_sums
+from ..core.lut import LookupTable
 from ..core.runs import resume_or_start, start_run
 from ..darts.config import SearchConfig
 from ..darts.ops import ReLUConvBN, Zero
 from ..darts.search import make_optimizers, search_step
 from ..data import DataSplits, iterate_batches, num_batches
-from .nasbench201 import NB201_OPS, N_EDGES, NB201Table, arch_string, percentile_of
+from .nasbench201 import NB201_OPS, N_EDGES, NB201Table, arch_ops, arch_string, percentile_of
 
 #: (node, input) of each edge, in the order of the cell string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
 EDGES: tuple[tuple[int, int], ...] = tuple((j, i) for j in range(1, 4) for i in range(j))
@@ -110,15 +120,44 @@ class NB201SearchNetwork(BilevelModule):
         return arch_string(NB201_OPS[k] for k in self.alphas.argmax(dim=-1).tolist())
 
 
+def check_latency_table(latency: LookupTable | None, beta: float) -> None:
+    """Refuse, saying how to fix it, a table that does not fit the benchmark's cell, or a negative beta."""
+    if not 0 <= beta < float("inf"):  # also refuses NaN
+        raise ValueError(f"beta, the weight of the expected latency in L = CE + beta * LAT(alpha), must be a "
+                         f"finite number >= 0; got {beta}")
+    if latency is None:
+        if beta > 0:
+            raise ValueError(f"beta = {beta} weighs a latency, but no latency table was given: pass latency=, "
+                             "a LookupTable of the 6 edges x NB201_OPS in 'latency_ms'")
+        return
+    if "latency_ms" not in latency.costs:
+        raise ValueError(f"the latency table of {latency.device!r} has no 'latency_ms' resource (it has "
+                         f"{sorted(latency.costs)}); give its entries in milliseconds under 'latency_ms'")
+    if tuple(latency.choices) != NB201_OPS:
+        raise ValueError(f"the latency table's choices must be NB201_OPS in that order, {NB201_OPS}; got "
+                         f"{tuple(latency.choices)}: reorder its columns to match")
+    slots = len(latency.costs["latency_ms"])
+    if slots != N_EDGES:
+        raise ValueError(f"the latency table must have one slot per edge of the cell ({N_EDGES}, in the cell "
+                         f"string's order EDGES); got {slots}")
+
+
 def search_nb201(config: SearchConfig, data: DataSplits, cells_per_stage: int = 5, run_dir: str | Path | None = None,
-                 resume: bool = False, progress: bool = True) -> dict:
+                 resume: bool = False, progress: bool = True, latency: LookupTable | None = None,
+                 beta: float = 0.0) -> dict:
     """DARTS on `data` in the benchmark's space: {"arch": the pick, "alphas": softmax rows, "history": per epoch}.
 
     `config` gives the recipe the course's searches use (channels, epochs, batch size, learning
     rates, `order`, seed, device); its cell fields (nodes, primitives, layers) do not apply here.
     The epochs run in the course's loop (`core.loop.run_epochs`): a progress bar, a checkpoint in
     `run_dir` (default runs/<config.name>) after every epoch and on Ctrl-C, and `resume=True`.
+
+    With a `latency` table the alphas descend L = CE + beta * LAT(alpha), LAT the expected latency
+    of FBNet and ProxylessNAS (`LookupTable.expected`); every history row gains "lat_ms" (LAT(alpha)
+    at the epoch's end) and the result "latency_ms" (the pick's latency, `latency.predict`) and
+    "expected_latency_ms". A run resumes only with the same table's device and the same beta.
     """
+    check_latency_table(latency, beta)
     run = start_run(config, "nb201_search", data, run_dir)
     model = NB201SearchNetwork(config.channels, cells_per_stage, data.num_classes, data.in_channels,
                                config.alpha_init_std).to(run.device)
@@ -126,24 +165,43 @@ def search_nb201(config: SearchConfig, data: DataSplits, cells_per_stage: int = 
     steps = min(num_batches(len(s), config.batch_size, drop_last=True) for s in (train, val))
     w_opt, alpha_opt, schedule = make_optimizers(model, config, steps)
     modules = {"model": model, "w_opt": w_opt, "alpha_opt": alpha_opt, "schedule": schedule}
-    state = resume_or_start(run, config, modules, {"epoch": 0, "step": 0, "history": [], "sums": zero_sums()},
-                            resume, verbose=progress)
+    # Not fields of `config`, so `restore` cannot compare them: the loop state carries them instead.
+    objective = None if latency is None else {"device": latency.device, "beta": float(beta)}
+    state = resume_or_start(run, config, modules, {"epoch": 0, "step": 0, "history": [], "sums": zero_sums(),
+                                                   "latency": objective}, resume, verbose=progress)
+    if state.get("latency") != objective:  # an older checkpoint lacks the key: it searched without latency
+        raise ValueError(f"cannot resume from {run.checkpoint}: it was searched with latency "
+                         f"{state.get('latency')}, this run asks for {objective}; pass the same latency "
+                         "table and beta, or start afresh with resume=False")
+
+    def expected_ms() -> torch.Tensor:
+        return latency.expected(model.alphas)["latency_ms"]
 
     def batches(epoch: int, start: int):
         return zip(*(iterate_batches(split, config.batch_size, epoch_generator(config.seed, epoch, stream),
                                      drop_last=True, start=start) for stream, split in enumerate((train, val))))
 
     def end_epoch(state):
-        state["history"].append({"epoch": state["epoch"] + 1, **epoch_means(state["sums"]), "arch": model.arch()})
+        row = {"epoch": state["epoch"] + 1, **epoch_means(state["sums"]), "arch": model.arch()}
+        if latency is not None:
+            with torch.no_grad():
+                row["lat_ms"] = float(expected_ms())
+        state["history"].append(row)
         schedule.step()
 
+    penalty = None if latency is None else lambda: beta * expected_ms()
     run_epochs(state, epochs=config.epochs, steps=steps, batches=batches,
                step=lambda batch: search_step(model, w_opt, alpha_opt, *batch, config.order, config.radius,
-                                              config.grad_clip),
+                                              config.grad_clip, alpha_penalty=penalty),
                end_epoch=end_epoch, save=lambda s: checkpoint_dict(s, config, modules), path=run.checkpoint,
                desc="DARTS on NAS-Bench-201", progress=progress)
     weights = F.softmax(model.alphas.detach(), dim=-1).cpu()
-    return {"arch": model.arch(), "alphas": weights.tolist(), "history": state["history"]}
+    out = {"arch": model.arch(), "alphas": weights.tolist(), "history": state["history"]}
+    if latency is not None:
+        with torch.no_grad():
+            out["expected_latency_ms"] = float(expected_ms())
+        out["latency_ms"] = latency.predict(arch_ops(out["arch"]))["latency_ms"]
+    return out
 
 
 def look_up(table: NB201Table, arch: str) -> dict:

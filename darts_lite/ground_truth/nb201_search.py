@@ -45,16 +45,16 @@ from .nasbench201 import NB201_OPS, N_EDGES, NB201Table, arch_ops, arch_string, 
 EDGES: tuple[tuple[int, int], ...] = tuple((j, i) for j in range(1, 4) for i in range(j))
 
 
-def nb201_op(name: str, C: int) -> nn.Module:
-    """One candidate operation of the benchmark at C channels, stride 1 (BatchNorm without affine, as in search)."""
+def nb201_op(name: str, C: int, affine: bool = False) -> nn.Module:
+    """One candidate operation of the benchmark at C channels, stride 1 (BatchNorm without affine in search)."""
     if name == "none":
         return Zero(1)
     if name == "skip_connect":
         return nn.Identity()
     if name == "nor_conv_1x1":
-        return ReLUConvBN(C, C, 1, 1, 0, affine=False)
+        return ReLUConvBN(C, C, 1, 1, 0, affine=affine)
     if name == "nor_conv_3x3":
-        return ReLUConvBN(C, C, 3, 1, 1, affine=False)
+        return ReLUConvBN(C, C, 3, 1, 1, affine=affine)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise ValueError(f"{name!r} is not an operation of NAS-Bench-201; its operations are {NB201_OPS}")

@@ -28,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.cost import count_macs, count_parameters
+from ..core.lut import AdditiveCosts
 from ..core.stats import mape, spearman
 from ..core.timing import measure_latency
 from ..readers import read_json
@@ -62,8 +63,8 @@ def layer_input_shapes(model: KernelSearchNet | KernelNet, input_shape: Sequence
 
 
 @dataclass
-class CostTable:
-    """Per-layer, per-kernel-size costs of a `KernelSearchNet` on one device and input shape."""
+class CostTable(AdditiveCosts):
+    """Per-layer, per-kernel-size costs of a `KernelSearchNet` on one device and input shape (a `core.lut` LUT)."""
 
     device: str
     input_shape: tuple[int, ...]
@@ -71,20 +72,10 @@ class CostTable:
     costs: dict[str, list[list[float]]]        # resource -> [layer][kernel index]
     fixed: dict[str, float] = field(default_factory=dict)  # stem + head, per resource
 
-    def tensor(self, resource: str) -> torch.Tensor:
-        if resource not in self.costs:
-            raise KeyError(f"unknown resource {resource!r}; the table has {sorted(self.costs)}")
-        return torch.tensor(self.costs[resource], dtype=torch.float32)
-
-    def predict(self, kernels: Sequence[int]) -> dict[str, float]:
-        """Cost of the discrete network with these kernel sizes: fixed + sum of its layers' entries."""
-        idx = [self.kernel_sizes.index(k) for k in kernels]
-        return {r: self.fixed[r] + sum(self.costs[r][layer][i] for layer, i in enumerate(idx)) for r in self.costs}
-
-    def expected(self, alphas: torch.Tensor) -> dict[str, torch.Tensor]:
-        """E[cost] under softmax(alphas) per layer: differentiable in alphas."""
-        w = torch.softmax(alphas, dim=-1)
-        return {r: self.fixed[r] + (w * self.tensor(r).to(w)).sum() for r in self.costs}
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """The options of every layer (`core.lut.AdditiveCosts`): its kernel sizes."""
+        return self.kernel_sizes
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -66,6 +66,9 @@ class AdditiveCosts:
 
     def expected(self, alphas: torch.Tensor) -> dict[str, torch.Tensor]:
         """LAT(alpha): E[cost] under softmax(alphas) per slot, differentiable in alphas."""
+        shape = tuple(np.shape(next(iter(self.costs.values()))))
+        if tuple(alphas.shape) != shape:  # a (choices,) or (1, choices) alpha would broadcast over every slot
+            raise ValueError(f"alphas of shape {tuple(alphas.shape)}; the table's is {shape} (slots x choices)")
         w = torch.softmax(alphas, dim=-1)
         return {r: self.fixed[r] + (w * self.tensor(r).to(w)).sum() for r in self.costs}
 
@@ -89,3 +92,6 @@ class LookupTable(AdditiveCosts):
                 raise ValueError(f"costs[{r!r}] must be [slot][choice] with {len(self.choices)} choices "
                                  f"{self.choices}; got shape {shape}")
             self.fixed.setdefault(r, 0.0)
+        slots = {r: len(rows) for r, rows in self.costs.items()}
+        if len(set(slots.values())) > 1:
+            raise ValueError(f"every resource must have the same number of slots; got {slots}")

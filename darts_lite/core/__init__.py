@@ -9,7 +9,7 @@
 * training and evaluation of any model: `training` (`TrainConfig`, `train_model`, `evaluate`,
   `fit_model`, `recalibrate_bn`), `channels_last` (the CPU memory layout where it was measured faster);
 * measurement: `host` (the CPU and the instruction sets its kernels use), `timing` (code paths, latency),
-  `memory` (peak memory), `cost` (parameters, MACs), `stats` (mean +- std, Spearman, MAPE);
+  `memory` (peak memory), `cost` (parameters, MACs), `lut` (`LookupTable`: a cost as a sum of per-choice entries), `stats` (mean +- std, Spearman, MAPE);
 * reading results: `decision` (did a search choose?), `tables`, `figures`.
 """
 from .bilevel import BilevelModule
@@ -17,6 +17,7 @@ from .config import BaseSearchConfig, Config, ConfigError, check_choices, check_
 from .cost import count_macs, count_parameters, memory_estimate
 from .decision import DECIDED, UndecidedSearchWarning, choice_decision, describe, warn_if_undecided
 from .figures import figures_dir, has_dot, savefig
+from .lut import LookupTable
 from .memory import PeakMemory
 from .runs import Run, load_data, resume_or_start, start_run, update_metrics
 from .runtime import get_device, set_seed
@@ -27,7 +28,7 @@ from .training import TrainConfig, TrainResult, evaluate, fit_model, recalibrate
 from .workers import call_in_processes
 
 __all__ = [
-    "DECIDED", "BaseSearchConfig", "BilevelModule", "Config", "ConfigError", "PeakMemory", "Run", "TrainConfig", "TrainResult",
+    "DECIDED", "BaseSearchConfig", "BilevelModule", "Config", "ConfigError", "LookupTable", "PeakMemory", "Run", "TrainConfig", "TrainResult",
     "UndecidedSearchWarning",
     "call_in_processes", "check_choices", "check_name", "check_ranges", "choice_decision", "compare", "count_macs",
     "count_parameters",

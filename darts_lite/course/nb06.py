@@ -61,7 +61,68 @@ def findings(results: dict) -> list[str]:
                          f"({h['test_acc']:.3f}).")
     lines.append(f"Data: {results.get('dataset', 'digits')}, one seed, {results.get('train_epochs', 'a few')} training "
                  "epochs: accuracy differences have no spread to judge them.")
+    if "device_lut" in results:
+        lines += device_findings(results)
     return lines
+
+
+def _versus_flops(results: dict, k: int) -> tuple[int, int, float, float]:
+    """(devices where the k-cell additive LUT out-ranks MACs, devices, median rho of each)."""
+    per = results["device_lut"].values()
+    add, flops = [d[f"additive_{k}"] for d in per], [d[f"flops_{k}"] for d in per]
+    return sum(a > f for a, f in zip(add, flops)), len(add), float(np.median(add)), float(np.median(flops))
+
+
+def _lut_line(results: dict) -> str:
+    parts = []
+    for k in results["lut_samples"]:
+        wins, n, add, flops = _versus_flops(results, k)
+        parts.append(f"from {k} cells it out-ranks MACs on {wins} of {n} (median rho {add:.2f} against {flops:.2f})")
+    return ("On the published device table, an additive LUT fitted from k measured cells, scored on the rest: "
+            + "; ".join(parts) + f". Means of {results['lut_draws']} draws of the cells.")
+
+
+def _help_line(results: dict) -> str:
+    helps = results["help"]
+    gap = max(helps, key=lambda h: abs(h["flops_help_split"] - h["flops_published"]))
+    wins = sum(h["help_10"] > h["additive_10"] for h in helps)
+    return (f"HELP's FLOPs column, recomputed from the data on its split: the largest gap is on `{gap['device']}` "
+            f"({gap['flops_help_split']:.3f} against the published {gap['flops_published']:.3f}). From 10 cells, HELP's "
+            f"meta-learned predictor (mean rho {np.mean([h['help_10'] for h in helps]):.2f}) beats the additive LUT "
+            f"(mean {np.mean([h['additive_10'] for h in helps]):.2f}) on {wins} of {len(helps)} of its devices; "
+            f"MACs alone give {np.mean([h['flops_help_split'] for h in helps]):.2f}.")
+
+
+def _budget_line(results: dict) -> str:
+    v, regret = results["evolution_versus_random"], results["regret"].values()
+    n_off = len(results["transfer"]["over"]) * (len(results["transfer"]["over"]) - 1)
+    broken = sum(x > 1 for i, row in enumerate(results["transfer"]["over"]) for j, x in enumerate(row) if i != j)
+    return (f"Under each device's {results['budget_percentile']}th-percentile budget, the best cell differs: "
+            f"{results['distinct_best_cells']} distinct best cells across {len(v)} device settings, and {broken} of "
+            f"{n_off} transfers between contrasting devices break the target's budget. After "
+            f"{results['budget_queries']} lookups, evolution's regret (mean "
+            f"{np.mean([r['evolution'] for r in regret]):.2f} points) is lower than random search's "
+            f"({np.mean([r['random'] for r in regret]):.2f}) on {v.count('beats')} of {len(v)} devices and ties on "
+            f"{v.count('ties')}.")
+
+
+def _nb201_line(results: dict) -> str:
+    runs = results["nb201_latency"]
+    picks = "; ".join(f"beta {r['beta']:g}: {r['measured_ms']:.1f} ms measured ({r['predicted_ms']:.1f} predicted), "
+                      f"latency percentile {r['latency_percentile']:.0f}" for r in runs)
+    where = ("on CIFAR-10" if results["nb201_data"] == "cifar10"
+             else f"a smoke run on {results['nb201_data']}, whose lookups mean nothing; not yet run on CIFAR-10")
+    return f"DARTS with the latency term in NAS-Bench-201's space, LUT of `{results['nb201_target']}` ({where}): {picks}."
+
+
+def device_findings(results: dict) -> list[str]:
+    """The device sections' lines, ending with the per-device Spearman of the 10-cell LUT and of MACs."""
+    k = min(results["lut_samples"])
+    per = ", ".join(f"`{d}` {v[f'additive_{k}']:.2f}/{v[f'flops_{k}']:.2f}" for d, v in results["device_lut"].items())
+    lines = [_lut_line(results), _help_line(results), _budget_line(results)]
+    if results.get("nb201_latency"):
+        lines.append(_nb201_line(results))
+    return lines + [f"Spearman rho per device, additive LUT from {k} cells / MACs: {per}."]
 
 
 # --- exercises -----------------------------------------------------------------------------------------
@@ -148,5 +209,13 @@ def headline(results: dict) -> str | None:
     k = sum(w >= DECIDED for w in kept)
     word = "**all ended undecided**" if k == 0 else f"{k} of {len(kept)} decided"
     budgets = "met every budget" if results.get("budgets_met") else "missed a budget"
-    return (f"{line}; the latency searches {budgets}, but {word} (kept weight "
+    line = (f"{line}; the latency searches {budgets}, but {word} (kept weight "
             f"{min(kept):.2f}-{max(kept):.2f}, uniform {1 / len(results.get('kernel_sizes', (3, 5, 7))):.2f}).")
+    if "device_lut" not in results:
+        return line
+    low, high = min(results["lut_samples"]), max(results["lut_samples"])
+    _, n, add_low, flops = _versus_flops(results, low)
+    wins, _, add_high, _ = _versus_flops(results, high)
+    return (f"{line} On {n} measured device settings, a LUT fitted from {low} cells ranks worse than FLOPs (median "
+            f"rho {add_low:.2f} against {flops:.2f}); from {high} cells it beats FLOPs on {wins} of {n} "
+            f"({add_high:.2f}).")

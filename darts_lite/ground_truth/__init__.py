@@ -17,11 +17,19 @@ has been trained standalone, so that a search's pick can be looked up instead of
   for any search configuration;
 * `nasbench201`: the field's table (12 epochs), random search against regularised evolution;
   `nb201_search`: DARTS in the benchmark's own space (`search_nb201`), its pick looked up (`look_up`);
+* `device_latency`: every benchmark cell's measured latency on 27 device settings (`load_device_latency`);
+  `cell_costs`: its MACs and parameters as a LUT; `latency_model`: the additive LUT fitted from k cells
+  (`fit_additive`) against FLOPs, and HELP's Table 3; `budget_search`: the best cell under each device's
+  budget, searched, and transferred; `device_study`: all of it for notebook 06 (`device_study`), drawn by
+  `device_viz`;
 * `fresh`: the picks retrained on fresh seeds, beside the median cells (`retrain_study`, `fresh_verdicts`);
 * `viz`: the figures of notebook 08.
 """
-from . import nasbench201, viz
+from . import device_viz, nasbench201, viz
 from .bank import BankNetwork
+from .device_latency import DeviceLatency, load_device_latency
+from .device_study import device_study
+from .latency_model import fit_additive, op_indices
 from .build import BenchConfig, build_table
 from .methods import alpha_scores
 from .nb201_search import NB201SearchNetwork, look_up, search_nb201
@@ -42,7 +50,8 @@ from .study import (
 from .table import GroundTruth
 
 __all__ = [
-    "BankNetwork", "BenchConfig", "DEFAULT_PROXY_SCORES", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY",
+    "BankNetwork", "BenchConfig", "DeviceLatency", "device_study", "device_viz", "fit_additive", "load_device_latency",
+    "op_indices", "DEFAULT_PROXY_SCORES", "DEFAULT_STUDY", "DEFAULT_TABLE", "FIVE_SEED_STUDY",
     "FRESH", "FRESH_SEEDS", "GroundTruth", "METHODS", "MethodScore", "NB201SearchNetwork", "PUBLISHED_SPEARMAN",
     "SMALL_PRIMITIVES", "SearchOutcome", "TOP_K", "after_training", "all_skip_cells", "alpha_scores", "build_table",
     "canonical", "cell_string", "collapse_rows", "default_fresh", "default_table", "enumerate_cells",

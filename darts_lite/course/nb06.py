@@ -218,4 +218,5 @@ def headline(results: dict) -> str | None:
     wins, _, add_high, _ = _versus_flops(results, high)
     return (f"{line} On {n} measured device settings, a LUT fitted from {low} cells ranks worse than FLOPs (median "
             f"rho {add_low:.2f} against {flops:.2f}); from {high} cells it beats FLOPs on {wins} of {n} "
-            f"({add_high:.2f}).")
+            f"({add_high:.2f}). The best cell under a budget changes with the device "
+            f"({results['distinct_best_cells']} distinct best cells).")

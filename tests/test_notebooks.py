@@ -21,6 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from darts_lite.ground_truth.latency_model import HELP_TABLE3
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -53,7 +55,9 @@ SMALL = {
                             EPOCHS=1, EVAL_EVERY=4, TARGET_ACC=0.3),
     "06_latency_constrained_search": dict(IMAGE_SIZE=16, WIDTHS=[8, 8], STRIDES=[1, 2], LATENCY_BATCH=2, WARMUP=1,
                                           REPEATS=3, VALIDATE_SAMPLES=5, EPOCHS=1, BETA_SCALES=[0.0, 1.0],
-                                          BUDGET_FRACTIONS=[0.5], TRAIN_EPOCHS=1, BASELINES=["mobilenet_v3_small"]),
+                                          BUDGET_FRACTIONS=[0.5], TRAIN_EPOCHS=1, BASELINES=["mobilenet_v3_small"],
+                                          LUT_SAMPLES=[10, 30], LUT_DRAWS=2, BUDGET_QUERIES=20, BUDGET_RUNS=3,
+                                          NB201_EPOCHS=1),
     "07_hand_gender_search": dict(IMAGE_SIZE=8, SPLITS=1, SEARCH_LAYERS=3, SEARCH_CHANNELS=4, SEARCH_EPOCHS=1,
                                   TRAIN_LAYERS=3, TRAIN_CHANNELS=4, TRAIN_EPOCHS=1, BATCH_SIZE=64,
                                   BASELINES=["mobilenet_v3_small", "random", "random_search"]),
@@ -244,6 +248,10 @@ def test_notebook_runs_with_small_parameters(path, tmp_path, monkeypatch):
     if path.stem == "06_latency_constrained_search":
         assert results["budgets_met"]  # every derived network fits its latency budget
         assert -1 <= results["table_rho"] <= 1 and results["table_mape"] >= 0
+        assert len(results["device_lut"]) == 27 and {h["device"] for h in results["help"]} == set(HELP_TABLE3)
+        # HELP's FLOPs column, recomputed from the committed tables on its split (the data, not the settings)
+        assert all(abs(h["flops_help_split"] - h["flops_published"]) < 0.03 for h in results["help"])
+        assert [r["beta"] for r in results["nb201_latency"]] == [0.0, 1.0]
     if path.stem == "07_hand_gender_search":
         assert {line["model"] for line in results["table"]} == {"darts", "kernel", "mobilenet_v3_small",
                                                                  "random genotype", "random search"}

@@ -21,7 +21,7 @@ from .lut import LookupTable
 from .memory import PeakMemory
 from .runs import Run, load_data, resume_or_start, start_run, update_metrics
 from .runtime import get_device, set_seed
-from .stats import compare_means, compare_samples, mape, mean_std, spearman
+from .stats import compare_means, compare_samples, mape, mean_std, rank_scores, spearman
 from .tables import key_value_table, markdown_table, text_table, write_csv
 from .timing import compare, measure, measure_latencies, measure_latency
 from .training import TrainConfig, TrainResult, evaluate, fit_model, recalibrate_bn, train_model, training_images
@@ -34,6 +34,6 @@ __all__ = [
     "count_parameters",
     "describe", "evaluate", "figures_dir", "fit_model", "get_device", "has_dot", "key_value_table", "load_data",
     "compare_means", "compare_samples", "mape", "markdown_table", "mean_std", "measure", "measure_latencies", "measure_latency", "memory_estimate",
-    "recalibrate_bn", "resume_or_start", "savefig", "set_seed", "spearman", "start_run", "text_table",
+    "rank_scores", "recalibrate_bn", "resume_or_start", "savefig", "set_seed", "spearman", "start_run", "text_table",
     "train_model", "training_images", "update_metrics", "warn_if_undecided", "write_csv",
 ]

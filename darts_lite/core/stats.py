@@ -1,4 +1,5 @@
-"""Small statistics for measured results: mean +- std, Spearman's rho with a bootstrap interval, MAPE, and
+"""Small statistics for measured results: mean +- std, Spearman's rho with a bootstrap interval, MAPE, a cost
+model's rank scores, and
 beats, ties or loses (two standard errors of a difference of means).
 
 Spearman's rho is scipy's (`scipy.stats.spearmanr`, ties averaged); its confidence interval is a
@@ -54,6 +55,22 @@ def mape(predicted: Sequence[float], measured: Sequence[float]) -> float:
     if np.any(m == 0):
         raise ValueError("mape is undefined where a measurement is 0")
     return float(100 * np.mean(np.abs(p - m) / np.abs(m)))
+
+
+def rank_scores(predicted: Sequence[float], measured: Sequence[float]) -> dict[str, float]:
+    """{"spearman", "kendall", "mape"}: how well predictions rank and match measurements (ties averaged).
+
+    The one score of a cost model, whether a lookup table measured here or one fitted to published
+    timings; the rank correlations are nan where the predictions are constant.
+    """
+    p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
+    if p.shape != m.shape or p.ndim != 1 or p.size < 2:
+        raise ValueError(f"rank_scores needs two 1-D sequences of the same length >= 2, got {p.shape} and {m.shape}")
+    if np.ptp(p) == 0 or np.ptp(m) == 0:
+        rho = tau = math.nan
+    else:
+        rho, tau = float(sps.spearmanr(p, m).statistic), float(sps.kendalltau(p, m).statistic)
+    return {"spearman": rho, "kendall": tau, "mape": mape(p, m)}
 
 
 def compare_means(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> dict:

@@ -13,6 +13,7 @@ from .exercise import Exercise, close
 
 NO_ANSWER = "no answer yet: your function returns None; write its body in place of the `...`."
 NAMES = {"mobilenet_v3_small": "MobileNetV3-small", "resnet18": "ResNet-18"}
+EXACT_MAPE = 0.01  # percent: below it, a fitted sum reproduces a device's latencies to rounding
 
 
 def _table(results: dict) -> str:
@@ -78,8 +79,12 @@ def _lut_line(results: dict) -> str:
     for k in results["lut_samples"]:
         wins, n, add, flops = _versus_flops(results, k)
         parts.append(f"from {k} cells it out-ranks MACs on {wins} of {n} (median rho {add:.2f} against {flops:.2f})")
+    k = max(results["lut_samples"])
+    exact = [d for d, m in results.get("device_lut_mape", {}).items() if m[f"additive_{k}"] < EXACT_MAPE]
+    tail = (f" From {k} cells the sum is exact (MAPE below {EXACT_MAPE}%) on " + ", ".join(f"`{d}`" for d in exact)
+            + ": those latencies are sums of per-layer costs." if exact else "")
     return ("On the published device table, an additive LUT fitted from k measured cells, scored on the rest: "
-            + "; ".join(parts) + f". Means of {results['lut_draws']} draws of the cells.")
+            + "; ".join(parts) + f". Means of {results['lut_draws']} draws of the cells." + tail)
 
 
 def _help_line(results: dict) -> str:

@@ -27,6 +27,7 @@ from scipy import stats as sps
 from tqdm.auto import tqdm
 
 from ..core.lut import LookupTable
+from ..core.stats import rank_scores
 from .device_latency import DeviceLatency
 from .nasbench201 import N_EDGES, NB201_OPS, arch_ops
 
@@ -88,13 +89,8 @@ def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def prediction_scores(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
-    """{"spearman", "kendall", "mape"} of predictions against measured latencies (ties averaged)."""
-    p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
-    if np.ptp(p) == 0:
-        rho = tau = float("nan")
-    else:
-        rho, tau = float(sps.spearmanr(p, m).statistic), float(sps.kendalltau(p, m).statistic)
-    return {"spearman": rho, "kendall": tau, "mape": float(100 * np.mean(np.abs(p - m) / m))}
+    """{"spearman", "kendall", "mape"}: `core.stats.rank_scores`, the score of every cost model of the course."""
+    return rank_scores(predicted, measured)
 
 
 def baseline_predictions(counts: LookupTable, ops: np.ndarray, train: np.ndarray, latency_ms: np.ndarray

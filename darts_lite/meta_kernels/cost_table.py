@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..core.cost import count_macs, count_parameters
 from ..core.lut import AdditiveCosts
-from ..core.stats import mape, spearman
+from ..core.stats import rank_scores, spearman
 from ..core.timing import measure_latency
 from ..readers import read_json
 from .kernel_net import KernelNet, KernelSearchNet
@@ -186,7 +186,7 @@ def derive_within_budget(alphas: torch.Tensor, table: CostTable, budgets: dict[s
 def validate_table(table: CostTable, model: KernelSearchNet, samples: int = 20, seed: int = 0,
                    device: torch.device | str = "cpu", warmup: int = 5, repeats: int = 20,
                    progress: bool = True) -> dict:
-    """Predicted vs measured latency of `samples` random discrete networks: rows, rho, MAPE."""
+    """Predicted vs measured latency of `samples` random discrete networks: rows, rho (with its interval), tau, MAPE."""
     g = torch.Generator().manual_seed(seed)
     rows = []
     for _ in tqdm(range(samples), desc="validate table", disable=not progress):
@@ -196,4 +196,6 @@ def validate_table(table: CostTable, model: KernelSearchNet, samples: int = 20, 
         rows.append({"kernels": kernels, "predicted_us": table.predict(kernels)["latency_us"],
                      "measured_us": measure_latency(net, table.input_shape, device, warmup, repeats)})
     pred, meas = [r["predicted_us"] for r in rows], [r["measured_us"] for r in rows]
-    return {"rows": rows, "spearman": spearman(pred, meas, seed=seed), "mape": mape(pred, meas)}
+    scores = rank_scores(pred, meas)  # the score of every cost model; Spearman's rho with its interval here
+    return {"rows": rows, "spearman": spearman(pred, meas, seed=seed), "kendall": scores["kendall"],
+            "mape": scores["mape"]}

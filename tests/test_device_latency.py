@@ -82,8 +82,8 @@ def replace_line(n: int, text: str):
     (replace_line(4, f"2,{CELLS[2]},inf,2.0"), "line 4: a latency is not a positive number"),
     (replace_line(3, f"2,{CELLS[1]},1,2"), "line 3: index 2 in row 1: rows must be in index order"),
     (replace_line(2, f"1,{CELLS[0]},1,2"), "line 2: index 1 in row 0"),
-    (replace_line(4, f"2,{CELLS[2]},1\x00,2"), "line 4: .*float"),
-    (good_lines() + [""], "line 5: 0 fields"),
+    (replace_line(4, f"2,{CELLS[2]},1\x00,2"), "line 4: a NUL character"),
+    (replace_line(3, f'1,"{CELLS[1]},2.5,3.5'), "line 3: one row runs over lines 3-4"),
     ([HEADER], "holds a header but no cell"),
 ])
 def test_a_malformed_file_is_refused_naming_the_file_and_line(tmp_path, lines, match):
@@ -92,10 +92,16 @@ def test_a_malformed_file_is_refused_naming_the_file_and_line(tmp_path, lines, m
         load_device_latency(path)
 
 
+def test_blank_lines_between_and_after_rows_are_read_past(tmp_path):
+    lines = good_lines()
+    table = load_device_latency(write(tmp_path / "blank.csv", lines[:2] + [""] + lines[2:] + ["", ""]))
+    assert table.arch == CELLS
+
+
 def test_an_empty_file_is_refused_naming_it(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
-    with pytest.raises(ValueError, match=r"empty\.csv: the header must be"):
+    with pytest.raises(ValueError, match=r"empty\.csv is empty; is it the device latency table\?"):
         load_device_latency(path)
 
 
@@ -103,7 +109,8 @@ def test_bytes_that_are_not_utf8_are_refused_naming_the_file(tmp_path):
     path = tmp_path / "latin1.csv"
     raw = "\n".join(good_lines()).encode("utf-8")
     path.write_bytes(raw.replace(b"raspi4", b"rasp\xe94"))
-    with pytest.raises(ValueError, match=rf"latin1\.csv is not UTF-8 text \(byte {raw.index(b'raspi4') + 4}\)"):
+    with pytest.raises(ValueError, match=rf"latin1\.csv, line 1: byte 0xe9 \(offset {raw.index(b'raspi4') + 4}\) "
+                                         r"is not UTF-8 text"):
         load_device_latency(path)
 
 
@@ -111,7 +118,7 @@ def test_a_field_over_the_csv_limit_is_a_value_error_not_a_csv_error(tmp_path):
     lines = good_lines()
     lines[2] = f"1,{'x' * 200_000},1,2"  # csv's field_size_limit is 131,072 characters
     path = write(tmp_path / "huge_field.csv", lines)
-    with pytest.raises(ValueError, match=r"huge_field\.csv is not a readable CSV: field larger than field limit"):
+    with pytest.raises(ValueError, match=r"huge_field\.csv, line 3: a field runs past 131,072 characters\. A quote"):
         load_device_latency(path)
 
 

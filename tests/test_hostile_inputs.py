@@ -252,5 +252,5 @@ def test_a_hand_metadata_file_far_too_large_or_of_the_wrong_kind_names_it(tmp_pa
     with pytest.raises(ValueError, match="HandInfo.csv is not a HandInfo.csv file: 67,108,865 bytes"):
         read_metadata(big)
     image = jpeg(tmp_path / "HandInfo.csv")  # an image saved under the name
-    with pytest.raises(ValueError, match="HandInfo.csv is in no encoding we know"):
+    with pytest.raises(ValueError, match=r"HandInfo.csv, line \d+: byte 0x[0-9a-f]{2} is in no encoding we know"):
         read_metadata(image)

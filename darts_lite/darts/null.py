@@ -27,6 +27,7 @@ import torch
 from ..core.decision import DECIDED, kinds
 from ..data import DataSplits, Split
 from ..data.reference import reference_file
+from ..readers import read_bytes, read_csv, shorten
 from .config import SearchConfig
 from .remedies import REMEDIES, null_key_when_off
 
@@ -75,6 +76,7 @@ def null_row(key: str, seed: int, dataset: str, sampling: str, epochs: int, deci
 
 FIELDS = ("key", "seed", "dataset", "sampling", "epochs", "kept_weight_normal", "kept_weight_reduce",
           "train_acc", "val_acc")
+NUMBERS = ("seed", "epochs", "kept_weight_normal", "kept_weight_reduce")  # read as numbers by lookup_null
 
 
 def append_nulls(rows: Sequence[dict], path: str | Path | None = None) -> Path:
@@ -91,15 +93,27 @@ def append_nulls(rows: Sequence[dict], path: str | Path | None = None) -> Path:
 
 
 def read_nulls(path: str | Path) -> list[dict]:
-    """The rows of a null table; a file that is too large or not one raises ValueError naming it."""
-    path = Path(path)
-    if path.stat().st_size > MAX_BYTES:
-        raise ValueError(f"{path} is {path.stat().st_size:,} bytes; a null table is a few kB (limit {MAX_BYTES:,})")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if rows and set(FIELDS) - set(rows[0]):
-        raise ValueError(f"{path} lacks the column(s) {sorted(set(FIELDS) - set(rows[0]))}; expected {FIELDS}")
-    return rows
+    """The rows of a null table; a file that is too large, not UTF-8 CSV, or has a malformed row raises
+    ValueError naming the file (and the line). The numbers are read as numbers here, so no lookup fails later."""
+    what = "null table"
+    header, rows = read_csv(read_bytes(path, what, MAX_BYTES), path, what)
+    missing = [f for f in FIELDS if f not in header]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {missing}; expected {FIELDS}")
+    out = []
+    for r in rows:
+        if len(r.fields) != len(header):
+            raise ValueError(f"{path}, line {r.line}: {len(r.fields)} fields where the header has {len(header)}")
+        row = dict(zip(header, r.fields))
+        for name in NUMBERS:
+            try:
+                value = float(row[name])
+            except ValueError:
+                value = float("nan")
+            if value != value:  # nan: not a number, or written as one
+                raise ValueError(f"{path}, line {r.line}, column {name}: {shorten(row[name])} is not a number")
+        out.append(row)
+    return out
 
 
 def lookup_null(config: SearchConfig, path: str | Path | None = None) -> dict | None:

@@ -176,10 +176,11 @@ def tasks(config: BenchConfig, done: set[tuple[int, int]]) -> list[tuple[int, li
 
 
 def read_partial(path: Path) -> Iterator[dict]:
-    """The finished (seed, cell, accuracy) records of an interrupted build; a torn last line is skipped."""
+    """The finished (seed, cell, accuracy) records of an interrupted build; a torn or damaged line is skipped."""
     if not path.is_file():
         return
-    for line in path.read_text().splitlines():
+    # bytes that are not UTF-8 (a torn write) become U+FFFD, so their line fails as JSON and is skipped too
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
         try:
             yield json.loads(line)
         except json.JSONDecodeError:

@@ -10,15 +10,13 @@ devices the course never touches.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..data.reference import reference_file
-from ..readers import read_bytes
+from ..readers import read_bytes, read_csv
 from .nasbench201 import MAX_CSV_BYTES, NB201Table
 
 CSV_NAME = Path("nasbench201_latency") / "nb201_latency_ms.csv"
@@ -78,25 +76,19 @@ def device_latency_path() -> Path:
 def load_device_latency(path: str | Path | None = None) -> DeviceLatency:
     """Read the latency table (default: `device_latency_path()`), refusing a malformed or oversized file.
 
-    The file is at most `nasbench201.MAX_CSV_BYTES`; a row of the wrong length, an index out of
-    order, or a latency that is not a positive finite number is an error naming its line.
+    The file is at most `nasbench201.MAX_CSV_BYTES`; every failure of decoding or of the CSV parser
+    (`readers.read_csv`), a row of the wrong length, an index out of order, or a latency that is not
+    a positive finite number is an error naming its line.
     """
     path = Path(path) if path is not None else device_latency_path()
-    raw = read_bytes(path, "device latency table", MAX_CSV_BYTES)
-    try:
-        rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path} is not UTF-8 text (byte {e.start}): is it the latency CSV?") from None
-    except csv.Error as e:
-        raise ValueError(f"{path} is not a readable CSV: {e}") from None
-    header = rows[0] if rows else []
+    header, rows = read_csv(read_bytes(path, "device latency table", MAX_CSV_BYTES), path, "device latency table")
     if header[:2] != ["index", "arch"] or len(header) < 3:
         raise ValueError(f"{path}: the header must be 'index,arch,<device>,...'; found {header[:4]}")
     devices = tuple(header[2:])
     if len(set(devices)) != len(devices):
         raise ValueError(f"{path}: a device column appears twice in {devices}")
     arch, ms = [], []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in ((r.line, r.fields) for r in rows):
         if len(row) != len(header):
             raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {len(header)}")
         try:

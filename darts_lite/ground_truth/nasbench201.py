@@ -12,15 +12,13 @@ and regularised (aging) evolution (Real et al., AAAI 2019, Algorithm 1).
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..readers import read_bytes
+from ..readers import read_bytes, read_csv
 from ..data.reference import reference_file
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -55,34 +53,33 @@ def nb201_path() -> Path:
     return reference_file(CSV_NAME)
 
 
-def _read_bounded(path: Path) -> str:
-    """The file's text, refusing (before and while reading) anything over MAX_CSV_BYTES."""
-    return read_bytes(path, "NAS-Bench-201 table", MAX_CSV_BYTES).decode("utf-8")
-
-
 def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: str | Path | None = None) -> NB201Table:
-    """Read one dataset's valid or test accuracies from the 12-epoch CSV (default: `nb201_path()`)."""
+    """Read one dataset's valid or test accuracies from the 12-epoch CSV (default: `nb201_path()`).
+
+    The file is at most `MAX_CSV_BYTES`; every failure of decoding or of the CSV parser, and every
+    malformed row, is a ValueError naming the file and line (`readers.read_csv`).
+    """
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {sorted(DATASETS)}, not {dataset!r}")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
     path = Path(path) if path is not None else nb201_path()
-    rows = csv.reader(io.StringIO(_read_bounded(path), newline=""))
-    header = next(rows, [])
+    what = "NAS-Bench-201 table"
+    header, rows = read_csv(read_bytes(path, what, MAX_CSV_BYTES), path, what)
     column = f"{DATASETS[dataset]}-{METRICS[metric]}"
     if "arch" not in header or column not in header:
-        raise ValueError(f"{path} lacks the columns 'arch' and {column!r}; its columns are {header}")
+        raise ValueError(f"{path} lacks the columns 'arch' and {column!r}; its columns are {header[:12]}")
     i_arch, i_acc = header.index("arch"), header.index(column)
     i_index = header.index("index") if "index" in header else None
     arch, acc = [], []
-    for line, row in enumerate(rows, start=2):
+    for row in rows:
         try:
-            if i_index is not None and int(row[i_index]) != len(arch):
-                raise ValueError(f"index {row[i_index]} in row {len(arch)}: rows must be in index order")
-            arch.append(row[i_arch])
-            acc.append(float(row[i_acc]))
+            if i_index is not None and int(row.fields[i_index]) != len(arch):
+                raise ValueError(f"index {row.fields[i_index]} in row {len(arch)}: rows must be in index order")
+            arch.append(row.fields[i_arch])
+            acc.append(float(row.fields[i_acc]))
         except (IndexError, ValueError) as e:
-            raise ValueError(f"{path}, line {line}: {e}") from None
+            raise ValueError(f"{path}, line {row.line}: {e}") from None
     return NB201Table(arch, np.array(acc))
 
 

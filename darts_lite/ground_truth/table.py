@@ -9,8 +9,6 @@ better than the table agrees with itself.
 """
 from __future__ import annotations
 
-import csv
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as sps
 
+from ..readers import read_bytes, read_csv, read_json, shorten
 from .space import canonical as canonical_of
 from .space import parse_cell_string
 
@@ -44,7 +43,7 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
     except ValueError:
         value = float("nan")
     if not np.isfinite(value):
-        raise TableError(f"{path}, line {line}, column {column}: {text!r} is not a finite number")
+        raise TableError(f"{path}, line {line}, column {column}: {shorten(text)} is not a finite number")
     return value
 
 
@@ -83,14 +82,8 @@ class GroundTruth:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (a ground-truth CSV from darts_lite.ground_truth.build)")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise TableError(f"{path}: {size / 2**20:.1f} MB, larger than the {MAX_BYTES // 2**20} MB a "
-                             f"ground-truth table may be; is it the right file?")
-        with path.open(newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            rows = list(reader)
+        header, rows = read_csv(read_bytes(path, "ground-truth table", MAX_BYTES, TableError), path,
+                                "ground-truth table", TableError)
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise TableError(f"{path}: missing column(s) {', '.join(missing)}; expected {SCHEMA}")
@@ -103,7 +96,7 @@ class GroundTruth:
         col = {c: header.index(c) for c in header}
         out: dict[str, list] = {c: [] for c in COLUMNS}
         accuracies, seen = [], {}
-        for line, row in enumerate(rows, start=2):  # line 1 is the header
+        for line, row in ((r.line, r.fields) for r in rows):
             if len(row) != len(header):
                 raise TableError(f"{path}, line {line}: {len(row)} values for {len(header)} columns")
             for c in ("index", "skips", "params", "macs"):
@@ -124,10 +117,7 @@ class GroundTruth:
         side = path.with_suffix(".json")
         provenance = {}
         if side.is_file():
-            try:
-                provenance = json.loads(side.read_text())
-            except json.JSONDecodeError as e:
-                raise TableError(f"{side}: provenance is not JSON ({e})") from None
+            provenance = read_json(side, "ground-truth provenance", TableError)
         return cls(cells=out["cell"], canonical=out["canonical"], skips=out["skips"], params=out["params"],
                    macs=out["macs"], accuracies=accuracies, seeds=[s for _, s in seed_columns],
                    provenance=provenance, index=out["index"])

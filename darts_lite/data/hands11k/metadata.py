@@ -11,8 +11,18 @@ columns. `read_metadata` reads all of these to the same records, and says what i
   a value outside them is an error naming its line, column and value;
 * a row repeated identically is kept once, with a warning naming the repeated images; the same
   image listed with different values is an error naming the image and both lines;
-* a number that does not parse is an error naming its line, column and value;
-* columns other than the published ones are ignored.
+* a number that is not a whole number in ASCII digits, an age outside `AGE_RANGE` or a flag
+  (accessories, nail polish, irregularities) other than 0 or 1 is an error naming its line, column
+  and value;
+* an image name that is not a plain file name (a path separator, a control character) is an error;
+* columns other than the published ones are ignored; a published column named twice is an error.
+
+The parser's own failures are errors of the same kind, each naming the file and the line
+(`readers.csv_text`): bytes in no known encoding, a quote never closed (a field past the parser's
+limit, or a row running over several lines), a NUL character, a row with fewer fields than the
+header or with extra non-empty ones. Every one of them is an error, not a skipped row: each means
+the file was damaged or mis-edited, and a silently shorter dataset would change every split. Rows
+that are blank, or only commas, are skipped; they hold no image.
 """
 from __future__ import annotations
 
@@ -23,7 +33,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...readers import read_bytes
+from ...readers import csv_rows, line_of, read_bytes, shorten, single_line
 
 MAX_CSV_BYTES = 64 * 2**20  # the published HandInfo.csv is 0.8 MB (11,076 rows)
 COLUMNS = ("id", "age", "gender", "skinColor", "accessories", "nailPolish", "aspectOfHand", "imageName",
@@ -32,6 +42,8 @@ COLUMNS = ("id", "age", "gender", "skinColor", "accessories", "nailPolish", "asp
 CATEGORIES = {"gender": ("female", "male"), "skinColor": ("very fair", "fair", "medium", "dark"),
               "aspect": ("dorsal", "palmar"), "side": ("left", "right")}
 AGE_GROUPS = ("<20", "20-29", "30+")
+AGE_RANGE = (0, 120)  # the published ages are 18 to 75
+FLAGS = ("accessories", "nailPolish", "irregularities")  # 0 or 1
 HOW_TO_GET = ("Get the data with darts_lite.data.download_hands11k('data/11k-hands') (or download Hands.zip "
               "and HandInfo.csv from the 11K Hands project page), then put HandInfo.csv and Hands/ in "
               "data/11k-hands/ or set the environment variable HANDS11K_ROOT to the folder holding them.")
@@ -72,7 +84,15 @@ def decode(raw: bytes, path: Path) -> tuple[str, str]:
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
-            return raw.decode(encoding), encoding
+            try:
+                return raw.decode(encoding), encoding
+            except UnicodeDecodeError as err:
+                where = err.start if encoding == "utf-8-sig" else None
+                raise ValueError(f"{path}"
+                                 + (f", line {line_of(raw, where)}" if where is not None else "")
+                                 + f": starts as {encoding.upper().replace('-SIG', '')} (its byte-order mark) but is "
+                                 f"not valid {encoding.replace('-sig', '')} ({err.reason} at byte {err.start:,}); "
+                                 "the file is damaged or cut short: save it again as UTF-8 CSV") from None
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -80,26 +100,43 @@ def decode(raw: bytes, path: Path) -> tuple[str, str]:
     try:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is in no encoding we know (not UTF-8, UTF-16 with a byte-order mark or "
-                         f"Windows-1252: {err}); save it again as UTF-8 CSV") from None
+        raise ValueError(f"{path}, line {line_of(raw, err.start)}: byte 0x{raw[err.start]:02x} is in no encoding we "
+                         "know (not UTF-8, UTF-16 with a byte-order mark or Windows-1252); is it HandInfo.csv? "
+                         "If so, save it again as UTF-8 CSV") from None
 
 
 def _category(value: str, column: str, line: int, path: Path) -> str:
     text = " ".join(value.split()).lower()
     allowed = CATEGORIES[column]
     if text not in allowed:
-        raise ValueError(f"{path}, line {line}, column {column}: unknown value {value!r}; expected one of "
+        raise ValueError(f"{path}, line {line}, column {column}: unknown value {shorten(value)}; expected one of "
                          f"{', '.join(allowed)} (case and spaces do not matter)")
     return text
 
 
-def _number(row: dict, column: str, line: int, path: Path) -> int:
+def _number(row: dict, column: str, line: int, path: Path, low: int, high: int) -> int:
+    """A whole number in ASCII digits within [low, high] (`int` alone would take '2_7' and other scripts' digits)."""
     value = (row.get(column) or "").strip()
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{path}, line {line}, column {column}: cannot read {value!r} as a whole number "
-                         f"(image {row.get('imageName', '?')!r})") from None
+    digits = value[1:] if value[:1] in "+-" else value
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 6):
+        raise ValueError(f"{path}, line {line}, column {column}: cannot read {shorten(value)} as a whole number "
+                         f"(image {shorten(row.get('imageName') or '?')})")
+    number = int(value)
+    if not low <= number <= high:
+        raise ValueError(f"{path}, line {line}, column {column}: {number} is outside {low}-{high} "
+                         f"(image {shorten(row.get('imageName') or '?')}); correct the value")
+    return number
+
+
+def _image_name(row: dict, line: int, path: Path) -> str:
+    """The image's file name: a plain name inside Hands/, never a path or a name with control characters."""
+    image = (row.get("imageName") or "").strip()
+    if not image:
+        raise ValueError(f"{path}, line {line}, column imageName: empty")
+    if "/" in image or "\\" in image or image in (".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in image):
+        raise ValueError(f"{path}, line {line}, column imageName: {shorten(image)} is not a plain file name "
+                         "(a path separator or a control character); image names look like Hand_0000002.jpg")
+    return image
 
 
 def parse_row(row: dict, line: int, path: Path) -> HandRecord:
@@ -107,17 +144,16 @@ def parse_row(row: dict, line: int, path: Path) -> HandRecord:
     words = (row.get("aspectOfHand") or "").split()
     if len(words) != 2:
         raise ValueError(f"{path}, line {line}, column aspectOfHand: expected '<dorsal|palmar> <left|right>', "
-                         f"got {row.get('aspectOfHand')!r}")
-    image = (row.get("imageName") or "").strip()
-    if not image:
-        raise ValueError(f"{path}, line {line}, column imageName: empty")
+                         f"got {shorten(row.get('aspectOfHand') or '')}")
+    image = _image_name(row, line, path)
+    flag = {c: _number(row, c, line, path, 0, 1) for c in FLAGS}
     return HandRecord(
-        id=(row.get("id") or "").strip(), age=_number(row, "age", line, path),
+        id=(row.get("id") or "").strip(), age=_number(row, "age", line, path, *AGE_RANGE),
         gender=_category(row.get("gender") or "", "gender", line, path),
         skin_color=_category(row.get("skinColor") or "", "skinColor", line, path),
-        accessories=_number(row, "accessories", line, path), nail_polish=_number(row, "nailPolish", line, path),
+        accessories=flag["accessories"], nail_polish=flag["nailPolish"],
         aspect=_category(words[0], "aspect", line, path), side=_category(words[1], "side", line, path),
-        image_name=image, irregularities=_number(row, "irregularities", line, path))
+        image_name=image, irregularities=flag["irregularities"])
 
 
 def read_metadata(csv_path) -> list[HandRecord]:
@@ -128,19 +164,25 @@ def read_metadata(csv_path) -> list[HandRecord]:
     if not path.exists():
         raise FileNotFoundError(f"HandInfo.csv not found at {path}. {HOW_TO_GET}")
     text, encoding = decode(read_bytes(path, "HandInfo.csv", MAX_CSV_BYTES), path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads CRLF, LF and CR itself
-    if not reader.fieldnames:
+    rows = [r for r in csv_rows(text, path, "HandInfo.csv") if r.fields]  # blank lines dropped
+    if not rows:
         raise ValueError(f"{path} is empty; re-download it. {HOW_TO_GET}")
-    reader.fieldnames = [name.strip() for name in reader.fieldnames]
-    missing = [c for c in COLUMNS if c not in reader.fieldnames]
+    header = [name.strip() for name in single_line(rows[0], path, "HandInfo.csv").fields]
+    rows = [rows[0]] + [r for r in rows[1:] if any(f.strip() for f in r.fields)]  # and rows of only commas
+    twice = sorted({c for c in COLUMNS if header.count(c) > 1})
+    if twice:
+        raise ValueError(f"{path}: the column(s) {', '.join(twice)} appear twice in the header; keep one of each")
+    missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise ValueError(f"{path} lacks the column(s) {', '.join(missing)} (found {reader.fieldnames}); "
+        raise ValueError(f"{path} lacks the column(s) {', '.join(missing)} (found {header[:12]}); "
                          f"is it the 11K Hands HandInfo.csv? {HOW_TO_GET}")
     records, first_line, repeated = {}, {}, []
-    for line, row in enumerate(reader, start=2):
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue  # a blank line (an editor's trailing newlines)
-        record = parse_row(row, line, path)
+    for r in rows[1:]:
+        line, fields = single_line(r, path, "HandInfo.csv").line, r.fields
+        if len(fields) < len(header) or any(f.strip() for f in fields[len(header):]):
+            raise ValueError(f"{path}, line {line}: {len(fields)} fields where the header has {len(header)}; a "
+                             "comma or a quote is missing or extra on this line")
+        record = parse_row(dict(zip(header, fields)), line, path)
         seen = records.get(record.image_name)
         if seen is None:
             records[record.image_name], first_line[record.image_name] = record, line

@@ -5,6 +5,7 @@
 import itertools
 import sys
 
+import numpy as np
 import torch
 
 from darts_lite.course import nb06
@@ -22,7 +23,17 @@ def best_under_budget(lut, accuracy, budget):
     return max(fits, key=accuracy.get)
 
 
-ANSWERS = {"q1": expected_latency, "q2": best_under_budget}
+def predict_latency(train_ops, train_ms, test_ops):
+    """Least squares over a constant and one 0/1 feature per (edge, operation other than none)."""
+    def features(ops):
+        ops = np.asarray(ops)
+        onehot = (ops[:, :, None] == np.arange(1, 5)).reshape(len(ops), -1)  # none is each edge's reference
+        return np.hstack([np.ones((len(ops), 1)), onehot])
+    coef = np.linalg.lstsq(features(train_ops), np.asarray(train_ms, dtype=float), rcond=None)[0]
+    return features(test_ops) @ coef
+
+
+ANSWERS = {"q1": expected_latency, "q2": best_under_budget, "q3": predict_latency}
 
 if __name__ == "__main__":
     sys.exit(0 if all([getattr(nb06, q).passed(a) for q, a in ANSWERS.items()]) else 1)

@@ -202,7 +202,46 @@ q2 = Exercise(
     "greedy trade-down, stands in for it on real spaces.",
     wrong=_wrong_best, hint="itertools.product((3, 5, 7), repeat=len(lut)); keep the fits; take the max accuracy.",
     cpu_seconds=0.1)
-exercises = [q1, q2]
+
+
+def _lut_instances():
+    """Latency tables made to be additive plus noise: (train ops, train ms, test ops) and the truth's terms."""
+    rng = np.random.default_rng(6)
+    for k in (40, 60, 100):
+        terms = np.concatenate([np.zeros((6, 1)), rng.uniform(0.1, 3.0, (6, 4))], axis=1)
+        ops = rng.integers(0, 5, size=(k + 200, 6))
+        ms = 2.0 + terms[np.arange(6), ops].sum(axis=1) + rng.normal(0, 0.05, len(ops))
+        yield ops[:k], ms[:k], ops[k:]
+
+
+def _predict_latency(answer) -> str | None:
+    from ..ground_truth import fit_additive  # the library's fit: least squares over one term per (edge, operation)
+    for train_ops, train_ms, test_ops in _lut_instances():
+        want = fit_additive(train_ops, train_ms).predict_indices(test_ops, "latency_ms")
+        got = answer(train_ops.copy(), train_ms.copy(), test_ops.copy())
+        if got is None:
+            return NO_ANSWER
+        got = np.asarray(got, dtype=float)
+        if got.shape != want.shape:
+            return f"predict_latency should return one latency per test cell, shape {want.shape}; got {got.shape}."
+        worst = int(np.argmax(np.abs(got - want)))
+        if not np.allclose(got, want, rtol=1e-6, atol=1e-9):
+            return (f"with {len(train_ops)} training cells, test cell {test_ops[worst].tolist()} is predicted "
+                    f"{got[worst]:.4f} ms; the least-squares sum gives {want[worst]:.4f} ms.")
+    return None
+
+
+q3 = Exercise(
+    "q3", "Write `predict_latency(train_ops, train_ms, test_ops)`: fit one latency term per (edge, operation) and a "
+    "constant to the training cells by least squares, and return the test cells' predicted latencies. `ops` arrays "
+    "hold each cell's 6 operation columns (0 to 4, `none` first).",
+    _predict_latency, "With more measured cells than terms the fit is unique. With fewer, many sums fit the same "
+    "cells exactly, and the one chosen need not rank the others: one reason the 10-cell tables of section 6 rank "
+    "below FLOPs.",
+    wrong=lambda train_ops, train_ms, test_ops: np.full(len(test_ops), float(np.mean(train_ms))),
+    hint="X = one column of ones plus one 0/1 column per (edge, operation other than none); "
+         "np.linalg.lstsq(X, train_ms, rcond=None); then X_test @ coef.", cpu_seconds=0.1)
+exercises = [q1, q2, q3]
 
 
 def headline(results: dict) -> str | None:

@@ -44,12 +44,12 @@ def device_study(sample_sizes=SAMPLE_SIZES, seeds=range(5), queries: int = 100, 
         front = pareto_front(accuracy.accuracy, lat)
         fronts[device] = {"rows": front.tolist(), "latency_ms": lat[front].tolist(),
                           "accuracy": accuracy.accuracy[front].tolist()}
+    moved = transfer(accuracy, latency, contrasts, percentile)
     return {"devices": list(latency.devices), "families": {d: family(d) for d in latency.devices},
             "seeds": len(list(seeds)), "sample_sizes": list(sample_sizes), "percentile": percentile,
             "queries": queries, "runs": runs,
             "lut": summarise(lut_check(latency, counts, sample_sizes, seeds, progress=progress)),
             "flops_all_cells": flops_all, "help": helps,
             "regret": regret_rows(accuracy, latency, percentile=percentile, queries=queries, runs=runs),
-            "transfer": {**transfer(accuracy, latency, contrasts, percentile),
-                         "arch": [accuracy.arch[i] for i in transfer(accuracy, latency, contrasts, percentile)["picks"]]},
+            "transfer": {**moved, "arch": [accuracy.arch[i] for i in moved["picks"]]},
             "pareto": fronts}

@@ -104,6 +104,21 @@ def test_the_failures_reach_the_loader_as_the_same_clear_errors(tmp_path):
     assert type(caught.value) is ValueError
 
 
+def test_a_file_that_cannot_be_opened_is_the_loaders_error_too(tmp_path, monkeypatch):
+    """Permission denied (root reads anything, so the refusal is simulated where the reader opens the file)."""
+    from darts_lite.readers import bounded
+
+    path = tmp_path / "HandInfo.csv"
+    path.write_bytes(hand_info())
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(bounded, "open", refuse, raising=False)
+    with pytest.raises(ValueError, match=r"HandInfo\.csv: the HandInfo\.csv file cannot be read \(Permission denied\)"):
+        read_metadata(path)
+
+
 def test_blank_rows_rows_of_commas_and_trailing_empty_fields_are_read_past(tmp_path):
     """Where a row holds no image, it is skipped; the rows around it all load."""
     rows = [ROW.format(2), "", ",,,,,,,,", ROW.format(3) + ",,", " , , ", ROW.format(4)]

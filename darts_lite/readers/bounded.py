@@ -37,8 +37,11 @@ def read_bytes(path: str | Path, what: str, max_bytes: int, error: type[Exceptio
                hint: str = "") -> bytes:
     """The bytes of a checked file (`check_file`), reading at most `max_bytes + 1` even if it grows meanwhile."""
     path = check_file(path, what, max_bytes, error, hint)
-    with open(path, "rb") as f:
-        raw = f.read(max_bytes + 1)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as e:  # no permission, a disk error, a file removed meanwhile
+        raise error(f"{path}: the {what} file cannot be read ({e.strerror or e}); check its permissions") from e
     if len(raw) > max_bytes:
         raise error(f"{path} is not a {what} file: over the {max_bytes:,}-byte limit of one")
     return raw

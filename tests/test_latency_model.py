@@ -9,11 +9,12 @@ from scipy import stats as sps
 
 from darts_lite.core.cost import count_macs, count_parameters
 from darts_lite.core.lut import LookupTable
+from darts_lite.core.stats import rank_scores
 from darts_lite.ground_truth.cell_costs import nb201_count_table
 from darts_lite.ground_truth.device_latency import DeviceLatency
 from darts_lite.ground_truth.latency_model import (
     baseline_predictions, design, fit_additive, flops_rank_correlation, line_fit, lut_check, op_indices,
-    prediction_scores, summarise)
+    summarise)
 from darts_lite.ground_truth.nasbench201 import NB201_OPS, arch_ops, arch_string
 from darts_lite.ground_truth.nb201_search import EDGES, ResidualReduce, nb201_op
 
@@ -123,18 +124,18 @@ def hand_kendall_b(p: np.ndarray, m: np.ndarray) -> float:
     return (concordant - discordant) / np.sqrt((concordant + discordant + tied_p) * (concordant + discordant + tied_m))
 
 
-def test_prediction_scores_are_spearman_kendall_and_mape():
+def test_rank_scores_are_spearman_kendall_and_mape():
     rng = np.random.default_rng(5)
     measured = rng.integers(1, 8, 25).astype(float)  # ties on both sides
     predicted = measured + rng.integers(-3, 4, 25)
     predicted[predicted <= 0] = 0.5
-    got = prediction_scores(predicted, measured)
+    got = rank_scores(predicted, measured)
     assert got["spearman"] == pytest.approx(np.corrcoef(hand_ranks(predicted), hand_ranks(measured))[0, 1], abs=1e-12)
     assert got["spearman"] == pytest.approx(sps.spearmanr(predicted, measured).statistic, abs=1e-12)
     assert got["kendall"] == pytest.approx(hand_kendall_b(predicted, measured), abs=1e-12)
     mape = 100 * sum(abs(p - m) / m for p, m in zip(predicted, measured)) / len(measured)
     assert got["mape"] == pytest.approx(mape, rel=1e-12)
-    flat = prediction_scores(np.full(5, 2.0), np.arange(1.0, 6.0))
+    flat = rank_scores(np.full(5, 2.0), np.arange(1.0, 6.0))
     assert np.isnan(flat["spearman"]) and np.isnan(flat["kendall"])
     assert flat["mape"] == pytest.approx(100 * np.mean([1, 0, 1 / 3, 2 / 4, 3 / 5]))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .budget_search import budget_at
+from .budget_search import best_under_budget, budget_at
 from .device_latency import FAMILIES, DeviceLatency
 from .nasbench201 import NB201Table
 
@@ -107,8 +107,7 @@ def plot_pareto(study: dict, accuracy: NB201Table, latency: DeviceLatency) -> Fi
         ax.scatter(lat, accuracy.accuracy, s=1, color="#bbb", rasterized=True)
         ax.plot(front["latency_ms"], front["accuracy"], "-o", color="C3", ms=3, lw=1, label="Pareto front")
         ax.axvline(budget, color="C0", ls="--", lw=1, label=f"budget ({study['percentile']:.0f}th pct.)")
-        fits = lat <= budget
-        best = np.flatnonzero(fits)[np.argmax(accuracy.accuracy[fits])]
+        best = best_under_budget(accuracy.accuracy, lat, budget)
         ax.plot(lat[best], accuracy.accuracy[best], "*", color="C0", ms=12, label="best under budget")
         ax.set_title(device, fontsize=10)
         ax.set_xlabel("latency (ms)")

@@ -16,7 +16,7 @@ features are 0/1, so lambda is in units of cells and does not depend on the late
 Baselines (`baseline_predictions`): MACs and the parameter count (`cell_costs`), each mapped to
 milliseconds by a straight line fitted on the same k cells (ranks are the count's own).
 
-Scores on the cells not used to fit (`prediction_scores`): Spearman's rho, Kendall's tau and the mean
+Scores on the cells not used to fit (`core.stats.rank_scores`, the score of every cost model): Spearman's rho, Kendall's tau and the mean
 absolute percentage error (MAPE). HELP (Lee et al., NeurIPS 2021, Table 3) reports FLOPs' rank
 correlation with latency on six devices and its own from 10 samples (`HELP_TABLE3`).
 """
@@ -88,11 +88,6 @@ def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(intercept), float(slope)
 
 
-def prediction_scores(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
-    """{"spearman", "kendall", "mape"}: `core.stats.rank_scores`, the score of every cost model of the course."""
-    return rank_scores(predicted, measured)
-
-
 def baseline_predictions(counts: LookupTable, ops: np.ndarray, train: np.ndarray, latency_ms: np.ndarray
                          ) -> dict[str, np.ndarray]:
     """Every cell's latency predicted from its MACs and from its parameters, each by a line fitted on `train`."""
@@ -123,7 +118,7 @@ def lut_check(latency: DeviceLatency, counts: LookupTable, sample_sizes=SAMPLE_S
         predicted.update(baseline_predictions(counts, ops, train, y))
         for model, p in predicted.items():
             rows.append({"device": device, "k": k, "seed": seed, "model": model,
-                         **prediction_scores(p[test], y[test])})
+                         **rank_scores(p[test], y[test])})
     return rows
 
 
@@ -152,18 +147,18 @@ def help_protocol(latency: DeviceLatency, counts: LookupTable, k: int = 10, seed
     "help_10"} hold Spearman's rho.
     """
     ops = op_indices(latency.arch)
+    macs = counts.predict_indices(ops, "macs")
     rows = []
     for device in HELP_TABLE3:
         y = latency.of(device)
         query = np.arange(900, 1900)
         low, high = np.percentile(y[query], [10, 90])
         query = query[(y[query] >= low) & (y[query] <= high)]
+        flops = float(sps.spearmanr(macs[query], y[query]).statistic)  # no fit: the same for every seed
         for seed in seeds:
             train = np.random.default_rng([seed, k]).choice(900, size=k, replace=False)
             fitted = fit_additive(ops[train], y[train], ridge, device).predict_indices(ops, "latency_ms")
-            flops = counts.predict_indices(ops, "macs")
             rows.append({"device": device, "seed": seed, "n_query": int(len(query)),
                          "additive": float(sps.spearmanr(fitted[query], y[query]).statistic),
-                         "flops": float(sps.spearmanr(flops[query], y[query]).statistic),
-                         "help_10": HELP_TABLE3[device]["help_10"]})
+                         "flops": flops, "help_10": HELP_TABLE3[device]["help_10"]})
     return rows
